@@ -1,0 +1,8 @@
+"""fcnn_sk: fully connected neural networks with compiled kernels, as scikit-learn
+estimators (drop-in replacements for MLPClassifier and MLPRegressor)."""
+
+from ._classifier import FCNNClassifier
+from ._regressor import FCNNRegressor
+
+__version__ = "0.1.0"
+__all__ = ["FCNNClassifier", "FCNNRegressor", "__version__"]

@@ -1,0 +1,132 @@
+"""The parameter documentation shared by both estimators, written once."""
+
+COMMON_PARAMETERS = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
+        The ith element is the number of neurons in the ith hidden layer. ``()`` means
+        no hidden layer: a linear (regressor) or logistic (classifier) model.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of the hidden layers.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimisation: L-BFGS-B (scipy) on the full data,
+        stochastic gradient descent with momentum, or Adam.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights (not the intercepts), divided by the
+        sum of sample weights of the batch, as in scikit-learn.
+
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size of the stochastic solvers; 'auto' is ``min(200, n_samples)``.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of ``solver='sgd'``: constant, ``learning_rate_init /
+        (t + 1) ** power_t`` after each epoch (t = samples seen), or divided by 5 each
+        time ``n_iter_no_change`` epochs bring no improvement.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate of 'sgd' and 'adam'.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (lbfgs).
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch (stochastic solvers).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling and the early-stopping split.
+
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement (stochastic solvers)
+        and the gradient tolerance of lbfgs.
+
+    verbose : bool, default=False
+        Print the loss (and validation score) after each epoch.
+
+    warm_start : bool, default=False
+        Start from the previous solution. Unlike scikit-learn, the optimizer state
+        (momentum velocity, Adam moments and step count, learning rate) is kept too,
+        so training continues exactly where it stopped.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum ('sgd' with momentum > 0).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its score has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the weights of
+        the best epoch (stochastic solvers). Classifiers stratify the split.
+
+    validation_fraction : float, default=0.1
+        Proportion of the training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Numerical stability constant of Adam.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before stopping (stochastic solvers).
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of lbfgs.
+"""
+
+COMMON_ATTRIBUTES = """
+    loss_ : float
+        The loss of the last epoch (stochastic solvers, averaged over the epoch's
+        batches as scikit-learn does) or of the solution (lbfgs).
+
+    best_loss_ : float or None
+        The lowest training loss reached (stochastic solvers without early stopping).
+
+    loss_curve_ : list of float
+        The loss after each epoch (stochastic solvers).
+
+    validation_scores_ : list of float or None
+        The validation score after each epoch, with early stopping.
+
+    best_validation_score_ : float or None
+        The best validation score, with early stopping.
+
+    t_ : int
+        Number of training samples seen by the solver.
+
+    coefs_ : list of ndarray of shape (n_in, n_out)
+        Weight matrices; ``coefs_[i]`` maps layer i to layer i + 1. Views into one
+        flat parameter buffer, in the training data's float dtype.
+
+    intercepts_ : list of ndarray of shape (n_out,)
+        Bias vectors, views into the same buffer.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        Number of epochs (or lbfgs iterations) run by the last fit.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+"""
+
+
+def fill_doc(cls):
+    """Insert the shared sections into a class docstring's placeholders."""
+    cls.__doc__ = cls.__doc__.replace("{common_parameters}", COMMON_PARAMETERS.strip())
+    cls.__doc__ = cls.__doc__.replace("{common_attributes}", COMMON_ATTRIBUTES.strip())
+    return cls

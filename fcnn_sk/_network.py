@@ -1,0 +1,137 @@
+"""Network layout and thin wrappers around the compiled kernels.
+
+All parameters of a network live in one flat buffer ordered as scikit-learn packs them
+(every ``coefs_[i]``, row-major, then every ``intercepts_[i]``); the estimator's
+``coefs_`` and ``intercepts_`` are views into it. Gradients and optimizer states are
+flat buffers of the same length, so every update is one loop in compiled code.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _kernels
+
+#: Hidden-layer activations the kernels implement (names as in scikit-learn).
+HIDDEN_ACTIVATIONS = tuple(_kernels.ACTIVATIONS)
+#: Output activations; each is paired with its canonical loss in the kernels.
+OUTPUT_ACTIVATIONS = tuple(_kernels.OUTPUTS)
+
+_NO_INDEX = np.empty(0, dtype=np.intp)
+
+
+def hidden_activations(activation, n_hidden):
+    """One activation name per hidden layer, from a name or a sequence of names."""
+    if isinstance(activation, str):
+        return [activation] * n_hidden
+    return list(activation)
+
+
+def make_network(layer_units, activation, out_activation):
+    """The compiled description of a network with these widths and activations."""
+    return _kernels.Network(
+        list(layer_units),
+        hidden_activations(activation, len(layer_units) - 2),
+        out_activation,
+    )
+
+
+def kernel_input(X):
+    """``(data, indices, indptr)`` for the kernels: a dense C-contiguous array
+    flattened with empty index arrays, or CSR arrays with ``np.intp`` indices."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        return (
+            np.ascontiguousarray(X.data),
+            X.indices.astype(np.intp, copy=False),
+            X.indptr.astype(np.intp, copy=False),
+        )
+    return np.ascontiguousarray(X).reshape(-1), _NO_INDEX, _NO_INDEX
+
+
+def param_views(flat, layer_units):
+    """``coefs, intercepts``: lists of views into the flat parameter buffer."""
+    coefs, intercepts, start = [], [], 0
+    for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
+        coefs.append(flat[start : start + n_in * n_out].reshape(n_in, n_out))
+        start += n_in * n_out
+    for n_out in layer_units[1:]:
+        intercepts.append(flat[start : start + n_out])
+        start += n_out
+    return coefs, intercepts
+
+
+def pack(coefs, intercepts, dtype=None):
+    """A new flat buffer holding ``coefs`` then ``intercepts``."""
+    return np.concatenate([np.ravel(a) for a in (*coefs, *intercepts)]).astype(
+        dtype or coefs[0].dtype, copy=False
+    )
+
+
+def layer_units_of(coefs):
+    return [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
+
+
+def predict_raw(network, params, X, dtype):
+    """Raw outputs (before the output link) of every row of X, in chunks."""
+    data, indices, indptr = kernel_input(X)
+    out = np.empty((X.shape[0], network.n_outputs), dtype=dtype)
+    _kernels.predict_raw(network, params, data, indices, indptr, out)
+    return out
+
+
+def loss_and_gradient(
+    coefs,
+    intercepts,
+    X,
+    Y,
+    sample_weight=None,
+    *,
+    activation="relu",
+    out_activation="softmax",
+    alpha=0.0,
+):
+    """Loss over all rows of X and its exact gradient, by the compiled kernels.
+
+    The loss is ``sum_i s_i loss_i / S + 0.5 * alpha * sum ||W||^2 / S`` with sample
+    weights ``s_i`` and ``S = sum_i s_i``: scikit-learn's MLP objective.
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of arrays of one float dtype
+        As the estimators' ``coefs_`` and ``intercepts_``.
+    X : ndarray or CSR matrix of shape (n_samples, n_features), of that dtype.
+    Y : ndarray of shape (n_samples, n_outputs), of that dtype.
+    sample_weight : ndarray of shape (n_samples,), default=None
+    activation : str or list of str
+        Hidden activation, or one per hidden layer.
+    out_activation : {'identity', 'logistic', 'softmax', 'exp'}
+    alpha : float
+        L2 penalty.
+
+    Returns
+    -------
+    loss : float
+    coef_grads, intercept_grads : lists of arrays shaped like coefs and intercepts.
+    """
+    units = layer_units_of(coefs)
+    dtype = coefs[0].dtype
+    network = make_network(units, activation, out_activation)
+    params = pack(coefs, intercepts)
+    grad = np.empty_like(params)
+    sw = np.empty(0, dtype) if sample_weight is None else np.asarray(sample_weight, dtype)
+    data, indices, indptr = kernel_input(X)
+    loss = _kernels.loss_grad(
+        network, params, grad, data, indices, indptr,
+        np.ascontiguousarray(Y, dtype=dtype).reshape(-1), sw, alpha,
+    )
+    coef_grads, intercept_grads = param_views(grad, units)
+    return loss, coef_grads, intercept_grads
+
+
+def forward(coefs, intercepts, X, *, activation="relu", out_activation="identity"):
+    """Network predictions for X: the output link applied to the raw outputs."""
+    units = layer_units_of(coefs)
+    network = make_network(units, activation, out_activation)
+    out = predict_raw(network, pack(coefs, intercepts), X, coefs[0].dtype)
+    _kernels.apply_output_link(network, out)
+    return out

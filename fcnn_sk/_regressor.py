@@ -1,0 +1,205 @@
+"""FCNNRegressor: drop-in replacement for scikit-learn's MLPRegressor."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._base import _STOCHASTIC_SOLVERS, BaseFCNN
+from ._doc import fill_doc
+
+#: regression loss -> output activation it is paired with in the kernels
+_REGRESSION_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
+
+
+@fill_doc
+class FCNNRegressor(RegressorMixin, BaseFCNN):
+    """Multi-layer perceptron regressor with compiled training loops.
+
+    Minimises the half squared error (identity output) or the half Poisson deviance
+    (exp output) with L-BFGS, SGD or Adam. Same parameters, defaults and fitted
+    attributes as :class:`sklearn.neural_network.MLPRegressor`, except that
+    ``hidden_layer_sizes`` stays the first positional parameter.
+
+    Parameters
+    ----------
+    {common_parameters}
+
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        Half squared error, or half Poisson deviance with a log link (targets must be
+        non-negative).
+
+    Attributes
+    ----------
+    {common_attributes}
+
+    out_activation_ : str
+        'identity' (squared error) or 'exp' (Poisson).
+
+    Notes
+    -----
+    For several outputs the squared error is summed over the outputs (scikit-learn
+    reports their mean but follows the gradient of the sum), so ``loss_`` is the exact
+    objective whose gradient is followed; for one output both agree. ``warm_start``
+    keeps the optimizer state, and float32 input gives float32 ``coefs_`` and
+    predictions with every solver.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fcnn_sk import FCNNRegressor
+    >>> X = np.random.RandomState(0).rand(200, 2)
+    >>> y = X @ [3.0, 5.0] + 2.0
+    >>> reg = FCNNRegressor((), solver="lbfgs").fit(X, y)
+    >>> np.round(reg.coefs_[0].ravel(), 3), np.round(reg.intercepts_[0], 3)
+    (array([3., 5.]), array([2.]))
+    """
+
+    _parameter_constraints: dict = {
+        **BaseFCNN._parameter_constraints,
+        "loss": [StrOptions(set(_REGRESSION_OUTPUTS))],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+        self.loss = loss
+
+    def _encode_targets(self, y, incremental, first_pass, classes):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' requires non-negative targets y; got negative values."
+            )
+        return y, y, lambda: None
+
+    def _output_activation(self, Y):
+        return _REGRESSION_OUTPUTS[self.loss]
+
+    def _score_validation(self, X, y, sample_weight):
+        y_pred = self._predict(X, validate=False)
+        if not np.isfinite(y_pred).all():
+            return np.nan
+        return r2_score(y, y_pred, sample_weight=sample_weight)
+
+    def _predict(self, X, validate=True):
+        y_pred = self._predict_output(X, validate)
+        return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : FCNNRegressor
+            The fitted model.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    @available_if(_check_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : FCNNRegressor
+            The updated model.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict using the network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values, in X's float dtype.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
