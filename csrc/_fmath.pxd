@@ -5,8 +5,8 @@
 # These inline wrappers pick the right one at compile time for each specialisation.
 
 from cython cimport floating
-from libc.math cimport (exp, expf, log, logf, log1p, log1pf, tanh, tanhf,
-                        sqrt, sqrtf, fabs, fabsf)
+from libc.math cimport (exp, expf, expm1, expm1f, log, logf, log1p, log1pf,
+                        tanh, tanhf, sqrt, sqrtf, fabs, fabsf, erf, erff)
 
 
 cdef inline floating fexp(floating x) noexcept nogil:
@@ -14,6 +14,20 @@ cdef inline floating fexp(floating x) noexcept nogil:
         return expf(x)
     else:
         return exp(x)
+
+
+cdef inline floating fexpm1(floating x) noexcept nogil:
+    if floating is float:
+        return expm1f(x)
+    else:
+        return expm1(x)
+
+
+cdef inline floating ferf(floating x) noexcept nogil:
+    if floating is float:
+        return erff(x)
+    else:
+        return erf(x)
 
 
 cdef inline floating flog(floating x) noexcept nogil:

@@ -7,36 +7,48 @@ them into raw pointers, release the GIL and run the work:
 
 - ``train_epoch``: every mini-batch of one epoch (gather, forward, loss, backward,
   update) with no Python and no allocation per batch;
-- ``loss_grad``: loss and gradient over all rows in fixed-size chunks (for L-BFGS), so
-  memory is O(chunk x width), not O(n_samples x width);
-- ``predict_raw`` / ``apply_output_link``: the forward pass in chunks, then the link.
+- ``loss_grad``: loss (and gradient) over all rows in fixed-size chunks, for L-BFGS and
+  validation losses, in O(chunk x width) memory;
+- ``forward_rows``: the forward pass in chunks (predictions, hidden features);
+- ``input_grad``: per-sample gradients of the loss with respect to the inputs;
+- ``apply_output_link``: raw outputs to predictions or log-probabilities.
 
 The math lives in the headers beside this file: activations, losses (with their
-gradients), optimizers, BLAS and the layer stack. The public names of activations,
-outputs and solvers are mapped to their kernel codes here, once.
+gradients), optimizers, BLAS, the random generator and the layer stack. The public
+names of activations, losses and solvers are mapped to their kernel codes here, once.
 """
 
 from cython cimport floating
+from libc.math cimport sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
-from _activations cimport IDENTITY, LOGISTIC, TANH, RELU
-from _losses cimport (OUT_IDENTITY, OUT_LOGISTIC, OUT_SOFTMAX, OUT_EXP,
-                      loss_and_delta, apply_link)
-from _optimizers cimport SGD, ADAM, sgd_update, adam_update
-from _network cimport (Net, CSR, workspace_size, input_buffer, layer_buffer,
+from _activations cimport (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, ELU, GELU,
+                           SOFTPLUS, SWISH, needs_z)
+from _losses cimport (OUT_SQUARED, OUT_BINARY_LOG, OUT_LOG, OUT_POISSON, OUT_ABSOLUTE,
+                      OUT_HUBER, loss_and_delta, apply_link)
+from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
+from _random cimport uint64
+from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
                        forward, backward)
 
 import numpy as np
 
-ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU}
-OUTPUTS = {"identity": OUT_IDENTITY, "logistic": OUT_LOGISTIC,
-           "softmax": OUT_SOFTMAX, "exp": OUT_EXP}
-SOLVERS = {"sgd": SGD, "adam": ADAM}
+ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU,
+               "leaky_relu": LEAKY_RELU, "elu": ELU, "gelu": GELU,
+               "softplus": SOFTPLUS, "swish": SWISH}
+#: loss -> (kernel code, output activation it is paired with)
+LOSSES = {"squared_error": (OUT_SQUARED, "identity"),
+          "binary_log_loss": (OUT_BINARY_LOG, "logistic"),
+          "log_loss": (OUT_LOG, "softmax"),
+          "poisson": (OUT_POISSON, "exp"),
+          "absolute_error": (OUT_ABSOLUTE, "identity"),
+          "huber": (OUT_HUBER, "identity")}
+SOLVERS = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP}
 
 
 cdef class Network:
-    """Shape of a network: layer widths, hidden activations and the output.
+    """Shape of a network: layer widths, activations, loss and dropout rates.
 
     Parameters
     ----------
@@ -44,22 +56,36 @@ cdef class Network:
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
     activations : sequence of str
         One name (a key of ``ACTIVATIONS``) per hidden layer.
-    output : str
-        A key of ``OUTPUTS``.
+    loss : str
+        A key of ``LOSSES``.
+    dropout : sequence of float, optional
+        ``[input_dropout, *one rate per hidden layer]``; training only.
+    negative_slope, huber_delta : float
+        Parameters of leaky_relu and of the Huber loss.
     """
     cdef Py_ssize_t[::1] units, coef_off, icpt_off
     cdef int[::1] act
+    cdef double[::1] dropout
     cdef int out
-    cdef readonly Py_ssize_t n_params, n_coefs, n_outputs
+    cdef double slope, huber_delta
+    cdef readonly Py_ssize_t n_params, n_coefs, n_outputs, n_layers
 
-    def __init__(self, units, activations, output):
+    def __init__(self, units, activations, loss, dropout=None, negative_slope=0.01,
+                 huber_delta=1.0):
         cdef Py_ssize_t l, L = len(units) - 1, offset = 0
         if L < 1 or len(activations) != L - 1:
             raise ValueError("need one activation per hidden layer")
         self.units = np.asarray(units, dtype=np.intp).copy()
         self.act = np.asarray([ACTIVATIONS[a] for a in activations] or [0],
                               dtype=np.intc)
-        self.out = OUTPUTS[output]
+        self.out = LOSSES[loss][0]
+        self.dropout = np.zeros(L) if dropout is None else np.asarray(
+            dropout, dtype=np.float64).copy()
+        if self.dropout.shape[0] != L:
+            raise ValueError("need one dropout rate per layer input")
+        self.slope = negative_slope
+        self.huber_delta = huber_delta
+        self.n_layers = L
         self.coef_off = np.empty(L, dtype=np.intp)
         self.icpt_off = np.empty(L, dtype=np.intp)
         for l in range(L):
@@ -72,14 +98,57 @@ cdef class Network:
         self.n_params = offset
         self.n_outputs = self.units[L]
 
-    cdef Net c(self):
+    def width(self, Py_ssize_t layer):
+        """Number of units of layer ``layer`` (0: the input)."""
+        return self.units[layer]
+
+    def plan(self, Py_ssize_t cap, bint training, bint gather=False,
+             bint input_grad=False, Py_ssize_t n_run=-1):
+        """Workspace offsets ((L + 1) * N_BUF, -1 where absent) and total size for
+        blocks of ``cap`` rows: only the buffers this kind of call uses."""
+        cdef Py_ssize_t L = self.n_layers, l, size = 0
+        cdef Py_ssize_t[::1] off = np.full((L + 1) * N_BUF, -1, dtype=np.intp)
+        if n_run < 0:
+            n_run = L
+
+        def add(Py_ssize_t layer, int kind):
+            nonlocal size
+            off[layer * N_BUF + kind] = size
+            size += cap * self.units[layer]
+
+        if gather:
+            add(0, BUF_A)
+        if training and self.dropout[0] > 0:
+            add(0, BUF_M)
+            add(0, BUF_H)
+        if input_grad:
+            add(0, BUF_D)
+        for l in range(1, n_run + 1):
+            if l < n_run or training:  # the last layer may go straight to `out`
+                add(l, BUF_A)
+            if l == L:
+                break
+            if training and needs_z(self.act[l - 1]):
+                add(l, BUF_Z)
+            if training and self.dropout[l] > 0:
+                add(l, BUF_M)
+                add(l, BUF_H)
+            if training or input_grad:
+                add(l, BUF_D)
+        return np.asarray(off), size
+
+    cdef Net c(self, const Py_ssize_t[::1] plan):
         cdef Net net
-        net.n_layers = self.units.shape[0] - 1
+        net.n_layers = self.n_layers
         net.units = &self.units[0]
         net.coef_off = &self.coef_off[0]
         net.icpt_off = &self.icpt_off[0]
         net.act = &self.act[0]
+        net.dropout = &self.dropout[0]
         net.out = self.out
+        net.slope = self.slope
+        net.huber_delta = self.huber_delta
+        net.buf = &plan[0]
         return net
 
 
@@ -94,19 +163,26 @@ cdef inline CSR csr(const Py_ssize_t[::1] indices, const Py_ssize_t[::1] indptr)
     return sp
 
 
+cdef floating* alloc(Py_ssize_t n, floating dtype_tag) except NULL:
+    cdef floating* p = <floating*> malloc(max(n, 1) * sizeof(floating))
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
 def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
                 floating[::1] state_2, const floating[::1] X_data,
                 const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
                 const floating[::1] Y, const floating[::1] sample_weight,
                 const Py_ssize_t[::1] order, bint gather, Py_ssize_t batch_size,
-                dict hyper):
+                dict hyper, double[::1] grad_norms):
     """Run one epoch of mini-batch training in place on ``params``.
 
     Parameters
     ----------
     network : Network
-    params, state_1, state_2 : flat parameter buffer and optimizer state of the same
-        length (SGD: velocity, unused; Adam: first and second moments).
+    params, state_1, state_2 : flat parameter buffer and optimizer states of the same
+        length (SGD: velocity and unused, Adam: moments, RMSprop: mean square).
     X_data, X_indices, X_indptr : dense rows flattened (indices and indptr empty), or
         the three arrays of a CSR matrix with ``np.intp`` indices.
     Y : flat (n_samples * n_outputs) targets. sample_weight : (n_samples,) or empty.
@@ -115,8 +191,11 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
     gather : whether ``order`` is a permutation (dense rows are then copied into a
         contiguous block); if False it must be ``arange(n_samples)``.
     hyper : dict with ``solver`` (a SOLVERS code), ``learning_rate``, ``momentum``,
-        ``nesterov``, ``beta_1``, ``beta_2``, ``epsilon``, ``alpha`` and ``step``
-        (Adam's step count before this epoch).
+        ``nesterov``, ``beta_1``, ``beta_2``, ``rho``, ``epsilon``, ``alpha``,
+        ``weight_decay``, ``max_grad_norm`` (0: off), ``step`` (Adam's step count
+        before this epoch) and ``seed`` (dropout masks).
+    grad_norms : (L,) output: per weight layer, the sum over the epoch's steps of the
+        norm of its gradient (L2 term included, before clipping).
 
     Returns
     -------
@@ -124,21 +203,24 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
         Sum over batches of (batch loss x batch rows), as scikit-learn accumulates it.
     step : int
         Adam's step count after the epoch.
+    n_steps : int
     """
-    cdef Net net = network.c()
+    cdef Py_ssize_t size
+    plan, size = network.plan(min(batch_size, order.shape[0]), True,
+                              gather and X_indptr.shape[0] == 0)
+    cdef Net net = network.c(plan)
     cdef CSR sp = csr(X_indices, X_indptr)
     cdef bint sparse = X_indptr.shape[0] > 0
     cdef Py_ssize_t n = order.shape[0], L = net.n_layers
     cdef Py_ssize_t n_in = net.units[0], k = net.units[L]
-    cdef Py_ssize_t cap = min(batch_size, n), start, nb, i
-    cdef Py_ssize_t n_params = params.shape[0], n_coefs = network.n_coefs
-    cdef int solver = hyper["solver"]
-    cdef floating lr = hyper["learning_rate"], momentum = hyper["momentum"]
-    cdef bint nesterov = hyper["nesterov"]
+    cdef Py_ssize_t cap = min(batch_size, n), start, nb, i, l, n_steps = 0
+    cdef Py_ssize_t n_params = params.shape[0], n_coefs = network.n_coefs, size_l
+    cdef Step h, h_icpt
+    cdef double alpha = hyper["alpha"], lr = hyper["learning_rate"]
+    cdef double max_norm = hyper["max_grad_norm"], wd = hyper["weight_decay"]
     cdef double beta_1 = hyper["beta_1"], beta_2 = hyper["beta_2"]
-    cdef floating epsilon = hyper["epsilon"]
-    cdef double alpha = hyper["alpha"]
     cdef long step = hyper["step"]
+    cdef uint64 rng = <uint64> hyper["seed"]
     cdef floating* P = &params[0]
     cdef floating* S1 = &state_1[0]
     cdef floating* S2 = &state_2[0]
@@ -147,88 +229,113 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
     cdef const Py_ssize_t* rows
     cdef const floating* xb
     cdef floating* z
-    cdef floating lr_t
-    cdef double loss_sum = 0.0, batch_loss, w_sum, sq
-    cdef floating* work = <floating*> malloc(
-        (workspace_size(&net, cap, True, gather and not sparse) + n_params)
-        * sizeof(floating))
-    cdef floating* G
-    if work == NULL:
-        raise MemoryError()
-    G = work + workspace_size(&net, cap, True, gather and not sparse)
+    cdef floating* xg
+    cdef floating l2, clip
+    cdef double loss_sum = 0.0, batch_loss, w_sum, sq_w, sq_g
+    cdef floating* work = alloc(size + n_params, <floating> 0)
+    cdef floating* G = work + size
+    h.solver = hyper["solver"]
+    h.momentum = hyper["momentum"]
+    h.nesterov = hyper["nesterov"]
+    h.beta_1 = beta_1
+    h.beta_2 = beta_2
+    h.rho = hyper["rho"]
+    h.epsilon = hyper["epsilon"]
+    h.decay = lr * wd
+    h.lr = lr
     with nogil:
+        for l in range(L):
+            grad_norms[l] = 0.0
         start = 0
         while start < n:
             nb = min(cap, n - start)
             rows = &order[start]
-            xb = NULL
-            if not sparse:
-                if gather:
-                    xb = input_buffer(&net, work, cap)
-                    for i in range(nb):
-                        memcpy(<floating*> xb + i * n_in, X + rows[i] * n_in,
-                               n_in * sizeof(floating))
-                else:
-                    xb = X + start * n_in
-            z = forward(&net, P, xb, X, &sp, rows, nb, work, cap, NULL)
+            start += nb
+            w_sum = nb
             if sw != NULL:
                 w_sum = 0.0
                 for i in range(nb):
                     w_sum += sw[rows[i]]
-            else:
-                w_sum = nb
+                if w_sum <= 0:
+                    continue  # all weights zero: no gradient to follow
+            xb = NULL
+            if not sparse:
+                if gather:
+                    xg = buffer(&net, work, 0, BUF_A)
+                    for i in range(nb):
+                        memcpy(xg + i * n_in, X + rows[i] * n_in,
+                               n_in * sizeof(floating))
+                    xb = xg
+                else:
+                    xb = X + (start - nb) * n_in
+            z = forward(&net, P, xb, X, &sp, rows, nb, work, NULL, L, &rng)
             batch_loss = loss_and_delta(net.out, z, &Y[0], rows, sw, nb, k,
-                                        <floating> (1.0 / w_sum))
-            backward(&net, P, xb, X, &sp, rows, nb, work, cap, z, G, False)
-            if solver == ADAM:
+                                        <floating> (1.0 / w_sum),
+                                        <floating> net.huber_delta)
+            backward(&net, P, xb, X, &sp, rows, nb, work, z, G, False, NULL)
+
+            l2 = <floating> (alpha / w_sum)
+            clip = 1
+            if max_norm > 0:
+                sq_g = penalised_sq_norm(P, G, n_coefs, l2) + penalised_sq_norm(
+                    P + n_coefs, G + n_coefs, n_params - n_coefs, <floating> 0.0)
+                if sqrt(sq_g) + 1e-6 > max_norm:
+                    clip = <floating> (max_norm / (sqrt(sq_g) + 1e-6))
+            if h.solver == ADAM:
                 step += 1
-                lr_t = lr * (1 - beta_2 ** step) ** 0.5 / (1 - beta_1 ** step)
-                sq = adam_update(P, G, S1, S2, n_coefs, lr_t, <floating> beta_1,
-                                 <floating> beta_2, epsilon, <floating> (alpha / w_sum))
-                adam_update(P + n_coefs, G + n_coefs, S1 + n_coefs, S2 + n_coefs,
-                            n_params - n_coefs, lr_t, <floating> beta_1,
-                            <floating> beta_2, epsilon, <floating> 0.0)
-            else:
-                sq = sgd_update(P, G, S1, n_coefs, lr, momentum, nesterov,
-                                <floating> (alpha / w_sum))
-                sgd_update(P + n_coefs, G + n_coefs, S1 + n_coefs,
-                           n_params - n_coefs, lr, momentum, nesterov, <floating> 0.0)
-            loss_sum += (batch_loss + 0.5 * alpha * sq) / w_sum * nb
-            start += nb
+                h.lr = lr * (1 - beta_2 ** step) ** 0.5 / (1 - beta_1 ** step)
+            sq_w = 0.0
+            for l in range(L):
+                size_l = net.units[l] * net.units[l + 1]
+                sq_g = 0.0
+                update(&h, P + net.coef_off[l], G + net.coef_off[l],
+                       S1 + net.coef_off[l], S2 + net.coef_off[l], size_l, l2, clip,
+                       &sq_w, &sq_g)
+                grad_norms[l] += sqrt(sq_g)
+            # intercepts: no L2 penalty and no weight decay
+            h_icpt = h
+            h_icpt.decay = 0.0
+            update(&h_icpt, P + n_coefs, G + n_coefs, S1 + n_coefs, S2 + n_coefs,
+                   n_params - n_coefs, <floating> 0.0, clip, &sq_g, &sq_g)
+            loss_sum += (batch_loss + 0.5 * alpha * sq_w) / w_sum * nb
+            n_steps += 1
     free(work)
-    return loss_sum, step
+    return loss_sum, step, n_steps
 
 
 def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
               const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
               const Py_ssize_t[::1] X_indptr, const floating[::1] Y,
               const floating[::1] sample_weight, double alpha, Py_ssize_t chunk=512):
-    """Loss over all rows and its gradient (written to ``grad``), computed in chunks.
+    """Loss over all rows and, unless ``grad`` is empty, its gradient (written to
+    ``grad``), computed in chunks without dropout.
 
     ``loss = sum_i s_i loss_i / S + 0.5 alpha ||coefs||^2 / S`` with ``S = sum_i s_i``;
     the arrays are as in ``train_epoch``.
     """
-    cdef Net net = network.c()
+    cdef bint with_grad = grad.shape[0] > 0
+    cdef Py_ssize_t k = network.n_outputs, n = Y.shape[0] // k
+    cdef Py_ssize_t cap = max(1, min(chunk, n)), start, nb, i, size
+    plan, size = network.plan(cap, False)
+    if with_grad:  # backward needs the deltas of every hidden layer
+        plan, size = network.plan(cap, True)
+        plan = _without_dropout(network, plan)
+    cdef Net net = network.c(plan)
     cdef CSR sp = csr(X_indices, X_indptr)
     cdef bint sparse = X_indptr.shape[0] > 0
-    cdef Py_ssize_t L = net.n_layers, n_in = net.units[0], k = net.units[L]
-    cdef Py_ssize_t n = Y.shape[0] // k
-    cdef Py_ssize_t cap = max(1, min(chunk, n)), start, nb, i
-    cdef Py_ssize_t n_coefs = network.n_coefs
+    cdef Py_ssize_t n_in = net.units[0], n_coefs = network.n_coefs
     cdef const floating* X = ptr_or_null(X_data)
     cdef const floating* sw = ptr_or_null(sample_weight)
     cdef const floating* P = &params[0]
-    cdef floating* G = &grad[0]
+    cdef floating* G = &grad[0] if with_grad else NULL
     cdef const floating* xb
     cdef floating* z
     cdef double loss = 0.0, w_sum = 0.0, sq = 0.0
     cdef floating l2
     cdef Py_ssize_t[::1] rows_arr = np.arange(n, dtype=np.intp)
     cdef const Py_ssize_t* rows = &rows_arr[0]
-    cdef floating* work = <floating*> malloc(
-        workspace_size(&net, cap, True, False) * sizeof(floating))
-    if work == NULL:
-        raise MemoryError()
+    cdef floating* work = alloc(size + cap * k, <floating> 0)
+    cdef floating* out = work + size
     with nogil:
         if sw != NULL:
             for i in range(n):
@@ -239,31 +346,46 @@ def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
         while start < n:
             nb = min(cap, n - start)
             xb = NULL if sparse else X + start * n_in
-            z = forward(&net, P, xb, X, &sp, rows + start, nb, work, cap, NULL)
+            z = forward(&net, P, xb, X, &sp, rows + start, nb, work, out,
+                        net.n_layers, NULL)
             loss += loss_and_delta(net.out, z, &Y[0], rows + start, sw, nb, k,
-                                   <floating> (1.0 / w_sum))
-            backward(&net, P, xb, X, &sp, rows + start, nb, work, cap, z, G,
-                     start > 0)
+                                   <floating> (1.0 / w_sum), <floating> net.huber_delta)
+            if with_grad:
+                backward(&net, P, xb, X, &sp, rows + start, nb, work, z, G, start > 0,
+                         NULL)
             start += nb
         l2 = <floating> (alpha / w_sum)
         for i in range(n_coefs):
             sq += P[i] * P[i]
-            G[i] += l2 * P[i]
+            if with_grad:
+                G[i] += l2 * P[i]
     free(work)
     return (loss + 0.5 * alpha * sq) / w_sum
 
 
-def predict_raw(Network network, const floating[::1] params,
-                const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                const Py_ssize_t[::1] X_indptr, floating[:, ::1] out,
-                Py_ssize_t chunk=512):
-    """Raw network outputs (before the output link) for every row, into ``out``."""
-    cdef Net net = network.c()
+def _without_dropout(Network network, plan):
+    """A training plan with the dropout buffers removed (full-data gradients are
+    deterministic)."""
+    plan = plan.reshape(network.n_layers + 1, N_BUF).copy()
+    plan[:, BUF_M] = -1
+    plan[:, BUF_H] = -1
+    return plan.reshape(-1)
+
+
+def forward_rows(Network network, const floating[::1] params,
+                 const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                 const Py_ssize_t[::1] X_indptr, floating[:, ::1] out,
+                 Py_ssize_t n_run=-1, Py_ssize_t chunk=512):
+    """Outputs of weight layer ``n_run`` (default all: the raw outputs before the
+    link; fewer: that hidden layer's activations) for every row, into ``out``."""
+    cdef Py_ssize_t n = out.shape[0], cap = max(1, min(chunk, n)), start, nb, size
+    if n_run < 0:
+        n_run = network.n_layers
+    plan, size = network.plan(cap, False, n_run=n_run)
+    cdef Net net = network.c(plan)
     cdef CSR sp = csr(X_indices, X_indptr)
     cdef bint sparse = X_indptr.shape[0] > 0
-    cdef Py_ssize_t L = net.n_layers, n_in = net.units[0], k = net.units[L]
-    cdef Py_ssize_t n = out.shape[0]
-    cdef Py_ssize_t cap = max(1, min(chunk, n)), start, nb
+    cdef Py_ssize_t n_in = net.units[0], m = n_run
     cdef const floating* X = ptr_or_null(X_data)
     cdef const floating* P = &params[0]
     cdef Py_ssize_t[::1] rows_arr = np.arange(n if sparse else 1, dtype=np.intp)
@@ -271,24 +393,62 @@ def predict_raw(Network network, const floating[::1] params,
     cdef floating* work
     if n == 0:
         return
-    work = <floating*> malloc(workspace_size(&net, cap, False, False)
-                              * sizeof(floating))
-    if work == NULL:
-        raise MemoryError()
+    work = alloc(size, <floating> 0)
     with nogil:
         start = 0
         while start < n:
             nb = min(cap, n - start)
             forward(&net, P, NULL if sparse else X + start * n_in, X, &sp,
-                    rows + start if sparse else rows, nb, work, cap, &out[start, 0])
+                    rows + start if sparse else rows, nb, work, &out[start, 0], m,
+                    NULL)
+            start += nb
+    free(work)
+
+
+def input_grad(Network network, const floating[::1] params,
+               const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+               const Py_ssize_t[::1] X_indptr, const floating[::1] Y,
+               floating[:, ::1] out, Py_ssize_t chunk=512):
+    """Gradient of each row's own loss (unweighted, no penalty) with respect to its
+    input row, into ``out`` (n x n_features, dense)."""
+    cdef Py_ssize_t n = out.shape[0], cap = max(1, min(chunk, n)), start, nb, size
+    plan, size = network.plan(cap, True, input_grad=True)
+    plan = _without_dropout(network, plan)
+    cdef Net net = network.c(plan)
+    cdef CSR sp = csr(X_indices, X_indptr)
+    cdef bint sparse = X_indptr.shape[0] > 0
+    cdef Py_ssize_t n_in = net.units[0], k = net.units[net.n_layers]
+    cdef const floating* X = ptr_or_null(X_data)
+    cdef const floating* P = &params[0]
+    cdef Py_ssize_t[::1] rows_arr = np.arange(n, dtype=np.intp)
+    cdef const Py_ssize_t* rows = &rows_arr[0]
+    cdef const floating* xb
+    cdef floating* z
+    cdef floating* work
+    cdef floating* scratch
+    if n == 0:
+        return
+    work = alloc(size + network.n_params, <floating> 0)
+    scratch = work + size  # parameter gradients, computed on the way and dropped
+    with nogil:
+        start = 0
+        while start < n:
+            nb = min(cap, n - start)
+            xb = NULL if sparse else X + start * n_in
+            z = forward(&net, P, xb, X, &sp, rows + start, nb, work, NULL,
+                        net.n_layers, NULL)
+            loss_and_delta(net.out, z, &Y[0], rows + start, NULL, nb, k,
+                           <floating> 1.0, <floating> net.huber_delta)
+            backward(&net, P, xb, X, &sp, rows + start, nb, work, z, scratch, False,
+                     &out[start, 0])
             start += nb
     free(work)
 
 
 def apply_output_link(Network network, floating[:, ::1] z, bint log=False):
     """In place: raw outputs -> predictions (or log-probabilities if ``log``)."""
-    cdef Net net = network.c()
     if z.shape[0] == 0:
         return
+    cdef int out = network.out
     with nogil:
-        apply_link(net.out, &z[0, 0], z.shape[0], z.shape[1], log)
+        apply_link(out, &z[0, 0], z.shape[0], z.shape[1], log)

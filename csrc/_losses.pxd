@@ -1,68 +1,78 @@
-# Output layers: each link (output activation) with its loss and the loss's gradient
-# with respect to the raw output z, side by side.
+# Output layers: each loss beside its gradient with respect to the raw output z, and
+# the link (output activation) it is paired with.
 #
-# All losses are computed from the raw outputs (logits) with log-sum-exp / softplus, so
-# there is no log(0) and no eps clipping of probabilities. Every pair is canonical, so
-# the output delta is always  s_i * (link(z_i) - y_i) * scale.
+# Losses are computed from the raw outputs (logits) with log-sum-exp / softplus, so
+# there is no log(0) and no eps clipping of probabilities. The four canonical pairs
+# (identity + squared error, sigmoid + binary log-loss, softmax + log-loss, exp +
+# Poisson) all give the output delta s_i * (link(z_i) - y_i) * scale; absolute error
+# and Huber use the identity link with their own (robust) gradients.
 
 from cython cimport floating
-from _fmath cimport fexp, flog, sigmoid, softplus
+from _fmath cimport fexp, flog, fabsval, sigmoid, softplus
 
 
 cdef enum Output:
-    OUT_IDENTITY = 0   # identity link, half squared error
-    OUT_LOGISTIC = 1   # sigmoid link, binary log-loss per output (binary, multilabel)
-    OUT_SOFTMAX = 2    # softmax link, multinomial log-loss
-    OUT_EXP = 3        # exp link, half Poisson deviance
+    OUT_SQUARED = 0       # identity link, half squared error
+    OUT_BINARY_LOG = 1    # sigmoid link, binary log-loss per output (binary, multilabel)
+    OUT_LOG = 2           # softmax link, multinomial log-loss
+    OUT_POISSON = 3       # exp link, half Poisson deviance
+    OUT_ABSOLUTE = 4      # identity link, absolute error
+    OUT_HUBER = 5         # identity link, Huber loss with threshold `param`
+
+
+cdef inline floating log_sum_exp(const floating* z, Py_ssize_t k) noexcept nogil:
+    """log(sum_j exp(z_j)), shifted by the maximum so no exp overflows."""
+    cdef Py_ssize_t j
+    cdef floating m = z[0], total = 0
+    for j in range(1, k):
+        if z[j] > m:
+            m = z[j]
+    for j in range(k):
+        total += fexp(z[j] - m)
+    return m + flog(total)
 
 
 cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
                                   const Py_ssize_t* rows, const floating* sw,
-                                  Py_ssize_t n, Py_ssize_t k,
-                                  floating scale) noexcept nogil:
+                                  Py_ssize_t n, Py_ssize_t k, floating scale,
+                                  floating param) noexcept nogil:
     """Return ``sum_i s_i * loss_i`` and overwrite ``z`` with the output delta.
 
     Parameters
     ----------
-    z : (n, k) raw outputs of the batch; on return ``s_i * (link(z_i) - y_i) * scale``.
-    y : targets of ALL samples, (n_samples, k); the target row of batch row ``i`` is
+    z : (n, k) raw outputs; on return ``s_i * dloss_i/dz_i * scale``.
+    y : targets of ALL samples, (n_samples, k); the target row of block row ``i`` is
         ``y[rows[i]]`` and its weight ``sw[rows[i]]`` (``sw`` NULL: all weights 1).
-    scale : usually ``1 / sum of the batch's weights``, so the delta is already the
+    scale : usually ``1 / sum of the block's weights``, so the delta is already the
         gradient of the weighted mean loss.
+    param : the Huber threshold (unused by the other losses).
     """
     cdef Py_ssize_t i, j
     cdef floating* zi
     cdef const floating* yi
-    cdef floating s, d, m, total, lse
+    cdef floating s, d, lse
     cdef double loss = 0.0, li
     for i in range(n):
         zi = z + i * k
         yi = y + rows[i] * k
         s = sw[rows[i]] if sw != NULL else 1
         li = 0.0
-        if kind == OUT_IDENTITY:
+        if kind == OUT_SQUARED:
             for j in range(k):
                 d = zi[j] - yi[j]
                 li += 0.5 * d * d
                 zi[j] = s * scale * d
-        elif kind == OUT_LOGISTIC:
+        elif kind == OUT_BINARY_LOG:
             for j in range(k):
                 li += softplus(zi[j]) - yi[j] * zi[j]
                 zi[j] = s * scale * (sigmoid(zi[j]) - yi[j])
-        elif kind == OUT_SOFTMAX:
-            # -sum_j y_j log softmax(z)_j = sum_j y_j (lse - z_j), lse with max shift
-            m = zi[0]
-            for j in range(1, k):
-                if zi[j] > m:
-                    m = zi[j]
-            total = 0
-            for j in range(k):
-                total += fexp(zi[j] - m)
-            lse = m + flog(total)
+        elif kind == OUT_LOG:
+            # -sum_j y_j log softmax(z)_j = sum_j y_j (lse - z_j)
+            lse = log_sum_exp(zi, k)
             for j in range(k):
                 li += yi[j] * (lse - zi[j])
                 zi[j] = s * scale * (fexp(zi[j] - lse) - yi[j])
-        else:  # OUT_EXP
+        elif kind == OUT_POISSON:
             for j in range(k):
                 d = fexp(zi[j])
                 # exp(z) - y z + (y log y - y): the constant makes a perfect fit zero
@@ -70,38 +80,45 @@ cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
                 if yi[j] > 0:
                     li += yi[j] * flog(yi[j])
                 zi[j] = s * scale * (d - yi[j])
+        elif kind == OUT_ABSOLUTE:
+            for j in range(k):
+                d = zi[j] - yi[j]
+                li += fabsval(d)
+                zi[j] = s * scale * (1 if d > 0 else (-1 if d < 0 else 0))
+        else:  # OUT_HUBER
+            for j in range(k):
+                d = zi[j] - yi[j]
+                if fabsval(d) <= param:
+                    li += 0.5 * d * d
+                else:
+                    li += param * (fabsval(d) - 0.5 * param)
+                    d = param if d > 0 else -param
+                zi[j] = s * scale * d
         loss += s * li
     return loss
 
 
 cdef inline void apply_link(int kind, floating* z, Py_ssize_t n, Py_ssize_t k,
                             bint log_link) noexcept nogil:
-    """In place ``z <- link(z)`` (predictions), or ``log(link(z))`` if ``log_link``.
+    """In place ``z <- link(z)`` (predictions), or ``log(link(z))`` if ``log_link``
+    (classification outputs only).
 
     The log forms are log-softmax and log-sigmoid ``-softplus(-z)``: finite for every
     finite z, never ``log(0)``.
     """
     cdef Py_ssize_t i, j
     cdef floating* zi
-    cdef floating m, total, lse
+    cdef floating lse
     for i in range(n):
         zi = z + i * k
-        if kind == OUT_LOGISTIC:
+        if kind == OUT_BINARY_LOG:
             for j in range(k):
                 zi[j] = -softplus(-zi[j]) if log_link else sigmoid(zi[j])
-        elif kind == OUT_SOFTMAX:
-            m = zi[0]
-            for j in range(1, k):
-                if zi[j] > m:
-                    m = zi[j]
-            total = 0
-            for j in range(k):
-                total += fexp(zi[j] - m)
-            lse = m + flog(total)
+        elif kind == OUT_LOG:
+            lse = log_sum_exp(zi, k)
             for j in range(k):
                 zi[j] = zi[j] - lse if log_link else fexp(zi[j] - lse)
-        elif kind == OUT_EXP:
-            if not log_link:
-                for j in range(k):
-                    zi[j] = fexp(zi[j])
-        # identity: nothing to do (log-link is meaningless and never requested)
+        elif kind == OUT_POISSON:
+            for j in range(k):
+                zi[j] = fexp(zi[j])
+        # identity link: nothing to do

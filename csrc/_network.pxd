@@ -1,16 +1,30 @@
 # Forward and backward passes of the whole layer stack over one block of rows.
 #
-# Layout: the parameters live in ONE flat buffer, ordered as scikit-learn packs them
-# (all coefs_ row-major, then all intercepts_); coefs_[l] is (units[l], units[l+1]).
-# Per-block scratch lives in one workspace of ``workspace_size`` elements:
-#     [A_1 .. A_L | D_1 .. D_{L-1} | gathered input rows]
-# A_l (cap x units[l]) holds layer l's activations (A_L: raw output z, then the output
-# delta), D_l the back-propagated delta of hidden layer l.
+# Parameters live in ONE flat buffer ordered as scikit-learn packs them (all coefs_
+# row-major, then all intercepts_); coefs_[l] is (units[l], units[l+1]).
+#
+# Scratch lives in one workspace. Which buffers exist is decided once per call by a
+# plan (Network.plan in _kernels.pyx), a table of offsets with -1 for "absent":
+#   BUF_A  layer outputs (layer 0: the gathered input rows; layer L: raw output/delta)
+#   BUF_Z  kept pre-activations, for activations whose derivative reads z (training)
+#   BUF_M  dropout mask, BUF_H  dropped-out outputs (training with dropout)
+#   BUF_D  back-propagated deltas (training; layer 0 only for input gradients)
+# A feature that is off has no buffer and costs no pass.
 
 from cython cimport floating
 from libc.string cimport memset
 from _blas cimport gemm
 from _activations cimport bias_activation, activation_backward, IDENTITY
+from _random cimport uint64, dropout_mask
+
+
+cdef enum Buffer:
+    BUF_A = 0
+    BUF_Z = 1
+    BUF_M = 2
+    BUF_H = 3
+    BUF_D = 4
+    N_BUF = 5
 
 
 cdef struct Net:
@@ -19,7 +33,11 @@ cdef struct Net:
     const Py_ssize_t* coef_off   # L offsets of coefs_[l] in the flat buffer
     const Py_ssize_t* icpt_off   # L offsets of intercepts_[l]
     const int* act               # L - 1 hidden activation codes
+    const double* dropout        # L rates: [input_dropout, hidden layer 1, ...]
     int out                      # Output code
+    double slope                 # leaky_relu's negative slope
+    double huber_delta
+    const Py_ssize_t* buf        # (L + 1) x N_BUF workspace offsets, -1: absent
 
 
 cdef struct CSR:
@@ -28,39 +46,10 @@ cdef struct CSR:
     const Py_ssize_t* indptr
 
 
-cdef inline Py_ssize_t workspace_size(const Net* net, Py_ssize_t cap,
-                                      bint with_deltas, bint with_input) noexcept nogil:
-    cdef Py_ssize_t l, size = 0
-    for l in range(1, net.n_layers + 1):
-        size += net.units[l]
-    if with_deltas:
-        for l in range(1, net.n_layers):
-            size += net.units[l]
-    if with_input:
-        size += net.units[0]
-    return size * cap
-
-
-cdef inline floating* layer_buffer(const Net* net, floating* work, Py_ssize_t cap,
-                                   Py_ssize_t l) noexcept nogil:
-    """A_l, for l = 1 .. L."""
-    cdef Py_ssize_t j, off = 0
-    for j in range(1, l):
-        off += net.units[j]
-    return work + off * cap
-
-
-cdef inline floating* delta_buffer(const Net* net, floating* work, Py_ssize_t cap,
-                                   Py_ssize_t l) noexcept nogil:
-    """D_l, for l = 1 .. L-1 (after all A_l)."""
-    return layer_buffer(net, work, cap, net.n_layers + 1) + (
-        layer_buffer(net, work, cap, l) - work)
-
-
-cdef inline floating* input_buffer(const Net* net, floating* work,
-                                   Py_ssize_t cap) noexcept nogil:
-    """Gathered input rows, after all A_l and D_l."""
-    return work + workspace_size(net, cap, True, False)
+cdef inline floating* buffer(const Net* net, floating* work, Py_ssize_t l,
+                             int kind) noexcept nogil:
+    cdef Py_ssize_t off = net.buf[l * N_BUF + kind]
+    return work + off if off >= 0 else NULL
 
 
 cdef inline void sparse_dot(const floating* data, const CSR* sp, const Py_ssize_t* rows,
@@ -99,59 +88,82 @@ cdef inline void sparse_grad(const floating* data, const CSR* sp, const Py_ssize
                 gr[j] += x * di[j]
 
 
+cdef inline const floating* layer_input(const Net* net, floating* work, Py_ssize_t l,
+                                        const floating* x) noexcept nogil:
+    """What weight layer l multiplies: the dropped-out outputs of layer l where there
+    is dropout, else its outputs (layer 0: the input rows ``x``)."""
+    cdef floating* h = buffer(net, work, l, BUF_H)
+    if h != NULL:
+        return h
+    return x if l == 0 else buffer(net, work, l, BUF_A)
+
+
 cdef inline floating* forward(const Net* net, const floating* params, const floating* x,
                               const floating* sp_data, const CSR* sp,
                               const Py_ssize_t* rows, Py_ssize_t n, floating* work,
-                              Py_ssize_t cap, floating* out) noexcept nogil:
-    """Forward pass of ``n <= cap`` rows; returns the raw output z (n x units[L]).
+                              floating* out, Py_ssize_t n_run,
+                              uint64* rng) noexcept nogil:
+    """Forward pass of ``n`` rows through the first ``n_run`` weight layers.
 
     The input is the dense block ``x`` (n x units[0], C order) or, where ``x`` is NULL,
-    the CSR rows ``rows``. Hidden activations are left in the workspace for the
-    backward pass. z is written to ``out`` if given, else to A_L in the workspace.
+    the CSR rows ``rows``. Returns the last computed layer: the raw output z when
+    ``n_run == L``, else the activated hidden layer ``n_run``; it is written to ``out``
+    if given, else to the workspace. Dropout applies where the plan has masks.
     """
     cdef Py_ssize_t l, L = net.n_layers, n_in, n_out
-    cdef const floating* a_prev = x
-    cdef const floating* W
+    cdef const floating* a_in
     cdef floating* z = NULL
-    for l in range(L):
+    cdef floating* mask
+    mask = buffer(net, work, 0, BUF_M)
+    if mask != NULL:
+        dropout_mask(rng, mask, buffer(net, work, 0, BUF_H), x, n * net.units[0],
+                     net.dropout[0])
+    for l in range(n_run):
         n_in = net.units[l]
         n_out = net.units[l + 1]
-        if l < L - 1 or out == NULL:
-            z = layer_buffer(net, work, cap, l + 1)
-        else:
-            z = out
-        W = params + net.coef_off[l]
+        a_in = layer_input(net, work, l, x)
+        z = out if (l == n_run - 1 and out != NULL) else buffer(net, work, l + 1, BUF_A)
         if l == 0 and x == NULL:
-            sparse_dot(sp_data, sp, rows, n, W, n_out, z)
+            sparse_dot(sp_data, sp, rows, n, params + net.coef_off[0], n_out, z)
         else:
             gemm(False, False, <int> n, <int> n_out, <int> n_in, <floating> 1.0,
-                 a_prev, <int> n_in, W, <int> n_out, <floating> 0.0, z, <int> n_out)
-        bias_activation(net.act[l] if l < L - 1 else IDENTITY, z,
-                        params + net.icpt_off[l], n, n_out)
-        a_prev = z
+                 a_in, <int> n_in, params + net.coef_off[l], <int> n_out,
+                 <floating> 0.0, z, <int> n_out)
+        if l == L - 1:
+            bias_activation(IDENTITY, z, params + net.icpt_off[l], <floating*> NULL,
+                            n, n_out, <floating> 0.0)
+        else:
+            bias_activation(net.act[l], z, params + net.icpt_off[l],
+                            buffer(net, work, l + 1, BUF_Z), n, n_out,
+                            <floating> net.slope)
+            mask = buffer(net, work, l + 1, BUF_M)
+            if mask != NULL:
+                dropout_mask(rng, mask, buffer(net, work, l + 1, BUF_H), z,
+                             n * n_out, net.dropout[l + 1])
     return z
 
 
 cdef inline void backward(const Net* net, const floating* params, const floating* x,
                           const floating* sp_data, const CSR* sp,
                           const Py_ssize_t* rows, Py_ssize_t n, floating* work,
-                          Py_ssize_t cap, floating* delta, floating* grads,
-                          bint accumulate) noexcept nogil:
-    """Back-propagate the output delta (n x units[L]) through the stack after
-    ``forward`` on the same rows, writing (or, if ``accumulate``, adding) the gradient
-    of every parameter into the flat buffer ``grads`` (same layout as ``params``).
+                          floating* delta, floating* grads, bint accumulate,
+                          floating* input_delta) noexcept nogil:
+    """Back-propagate the output delta (n x units[L]) after ``forward`` on the same
+    rows, writing (or, if ``accumulate``, adding) the gradient of every parameter into
+    the flat buffer ``grads``; and, if ``input_delta`` is given, the gradient with
+    respect to the input rows (dense, n x units[0]).
 
     The delta already carries the sample weights and the 1/sum(weights) scale, so the
     products here are exactly the gradient of the weighted mean loss.
     """
-    cdef Py_ssize_t l, L = net.n_layers, n_in, n_out
-    cdef const floating* a_in
+    cdef Py_ssize_t l, i, L = net.n_layers, n_in, n_out
     cdef floating* grad_W
     cdef floating* d_prev
-    cdef floating beta = 1.0 if accumulate else 0.0
+    cdef floating* mask
     # output layer: identity derivative, bias gradient = column sums
-    activation_backward(IDENTITY, <floating*> NULL, delta,
-                        grads + net.icpt_off[L - 1], n, net.units[L], accumulate)
+    activation_backward(IDENTITY, <floating*> NULL, <floating*> NULL, delta,
+                        grads + net.icpt_off[L - 1], n, net.units[L],
+                        <floating> 0.0, accumulate)
     for l in range(L - 1, -1, -1):
         n_in = net.units[l]
         n_out = net.units[l + 1]
@@ -161,15 +173,22 @@ cdef inline void backward(const Net* net, const floating* params, const floating
                 memset(grad_W, 0, n_in * n_out * sizeof(floating))
             sparse_grad(sp_data, sp, rows, n, delta, n_out, grad_W)
         else:
-            a_in = x if l == 0 else layer_buffer(net, work, cap, l)
             gemm(True, False, <int> n_in, <int> n_out, <int> n, <floating> 1.0,
-                 a_in, <int> n_in, delta, <int> n_out, beta, grad_W, <int> n_out)
+                 layer_input(net, work, l, x), <int> n_in, delta, <int> n_out,
+                 <floating> (1.0 if accumulate else 0.0), grad_W, <int> n_out)
+        if l == 0 and input_delta == NULL:
+            break
+        d_prev = buffer(net, work, l, BUF_D) if l > 0 else input_delta
+        gemm(False, True, <int> n, <int> n_in, <int> n_out, <floating> 1.0,
+             delta, <int> n_out, params + net.coef_off[l], <int> n_out,
+             <floating> 0.0, d_prev, <int> n_in)
         if l > 0:
-            d_prev = delta_buffer(net, work, cap, l)
-            gemm(False, True, <int> n, <int> n_in, <int> n_out, <floating> 1.0,
-                 delta, <int> n_out, params + net.coef_off[l], <int> n_out,
-                 <floating> 0.0, d_prev, <int> n_in)
-            activation_backward(net.act[l - 1], layer_buffer(net, work, cap, l),
-                                d_prev, grads + net.icpt_off[l - 1], n, n_in,
-                                accumulate)
-            delta = d_prev
+            mask = buffer(net, work, l, BUF_M)
+            if mask != NULL:
+                for i in range(n * n_in):
+                    d_prev[i] *= mask[i]
+            activation_backward(net.act[l - 1], buffer(net, work, l, BUF_A),
+                                buffer(net, work, l, BUF_Z), d_prev,
+                                grads + net.icpt_off[l - 1], n, n_in,
+                                <floating> net.slope, accumulate)
+        delta = d_prev

@@ -1,8 +1,9 @@
 """Shared machinery of FCNNClassifier and FCNNRegressor.
 
-Python orchestrates, compiled code computes: this module validates everything, lays
-out the flat parameter buffer, and runs the epoch loop (schedules, early stopping,
-verbose output, interruption), calling ``_kernels.train_epoch`` once per epoch.
+Python orchestrates, compiled code computes: this module validates everything before
+any state changes, lays out the flat parameter buffer, and runs the epoch loop
+(schedules, early stopping, validation curves, verbose output, interruption), calling
+``_kernels.train_epoch`` once per epoch.
 """
 
 import warnings
@@ -11,6 +12,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -20,17 +22,20 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _kernels
+from ._init import INITIALIZERS
 from ._network import (
     HIDDEN_ACTIVATIONS,
+    OUTPUT_LOSSES,
+    hidden_activations,
     kernel_input,
     make_network,
+    forward_rows,
     pack,
     param_views,
-    predict_raw,
 )
-from ._optim import StochasticOptimizer
+from ._optim import REDUCING_SCHEDULES, SCHEDULES, StochasticOptimizer
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
 
 
 class BaseFCNN(BaseEstimator, ABC):
@@ -38,11 +43,11 @@ class BaseFCNN(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), "array-like"],
+        "solver": [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -63,6 +68,14 @@ class BaseFCNN(BaseEstimator, ABC):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [None, Interval(Real, 0, 1, closed="left"), "array-like"],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "negative_slope": [Interval(Real, 0, None, closed="left")],
+        "weight_init": [StrOptions(set(INITIALIZERS))],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "validation_metric": [StrOptions({"score", "loss"})],
     }
 
     @abstractmethod
@@ -92,6 +105,14 @@ class BaseFCNN(BaseEstimator, ABC):
         epsilon,
         n_iter_no_change,
         max_fun,
+        dropout,
+        input_dropout,
+        negative_slope,
+        weight_init,
+        rho,
+        weight_decay,
+        max_grad_norm,
+        validation_metric,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -116,23 +137,44 @@ class BaseFCNN(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.negative_slope = negative_slope
+        self.weight_init = weight_init
+        self.rho = rho
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.validation_metric = validation_metric
 
     # ---- hooks of the derived classes -------------------------------------------------
 
     @abstractmethod
     def _encode_targets(self, y, incremental, first_pass, classes):
-        """Validated ``y`` -> ``(y, Y, commit)``: the targets as given (1-D where they
-        have one column), the 2-D float targets the network learns, and a function
-        that stores the target encoding on ``self``. Nothing on ``self`` changes
-        before ``commit`` is called."""
+        """Validated ``y`` -> ``(y, Y, commit, encode)``: the targets as given (1-D
+        where they have one column), the 2-D targets the network learns, a function
+        that stores the target encoding on ``self`` and one that encodes more
+        targets (a validation set) the same way, as ``y -> (y, Y)``. Nothing on
+        ``self`` changes before ``commit`` is called."""
 
     @abstractmethod
-    def _output_activation(self, encoding):
-        """Name of the output activation (an entry of the output registry)."""
+    def _encode_more_targets(self, y):
+        """``(y, Y)`` for targets of extra data given to a fitted model."""
+
+    @abstractmethod
+    def _output_activation(self):
+        """Name of the output activation, set once the targets are encoded."""
+
+    @abstractmethod
+    def _training_loss(self):
+        """Name of the loss the network is trained on (a ``_kernels.LOSSES`` key)."""
 
     @abstractmethod
     def _score_validation(self, X, y, sample_weight):
         """Score (accuracy / R^2) of validated data, for early stopping."""
+
+    def _fit_sample_weight(self, y, sample_weight, incremental):
+        """Sample weights of the fit (the classifier folds class_weight in)."""
+        return sample_weight
 
     # ---- validation -------------------------------------------------------------------
 
@@ -146,7 +188,38 @@ class BaseFCNN(BaseEstimator, ABC):
                 )
         return [int(s) for s in sizes]
 
-    def _validate_X(self, X, reset):
+    def _per_layer(self, name, value, n_hidden):
+        """A list with one value per hidden layer from a scalar or a sequence."""
+        if isinstance(value, str) or not np.iterable(value):
+            return [value] * n_hidden
+        value = list(value)
+        if len(value) != n_hidden:
+            raise ValueError(
+                f"{name} has {len(value)} entries but there are {n_hidden} hidden "
+                "layers; give one value, or one per hidden layer."
+            )
+        return value
+
+    def _check_layer_options(self, n_hidden):
+        """Cross-parameter checks of the per-layer options."""
+        for a in self._per_layer("activation", self.activation, n_hidden):
+            if a not in HIDDEN_ACTIVATIONS:
+                raise ValueError(
+                    f"activation {a!r} is not one of {sorted(HIDDEN_ACTIVATIONS)}."
+                )
+        rates = self._per_layer("dropout", self.dropout or 0.0, n_hidden)
+        for r in rates:
+            if not isinstance(r, Real) or not 0 <= r < 1:
+                raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}.")
+
+    def _has_dropout(self):
+        return self.input_dropout > 0 or bool(np.any(np.asarray(self.dropout or 0.0) > 0))
+
+    def _dropout_rates(self, n_hidden):
+        return [self.input_dropout, *self._per_layer("dropout", self.dropout or 0.0,
+                                                     n_hidden)]
+
+    def _validate_X(self, X, reset=False):
         return validate_data(
             self,
             X,
@@ -156,10 +229,11 @@ class BaseFCNN(BaseEstimator, ABC):
             reset=reset,
         )
 
-    def _validate_fit(self, X, y, sample_weight, incremental, classes):
+    def _validate_fit(self, X, y, sample_weight, incremental, classes, validation):
         """Check everything a fit needs and return what it trains on, changing
         nothing on ``self`` (the caller restores ``self`` if this raises)."""
         hidden = self._hidden_sizes()
+        self._check_layer_options(len(hidden))
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -174,17 +248,18 @@ class BaseFCNN(BaseEstimator, ABC):
             y_numeric=not is_classifier(self),
             reset=first_pass,
         )
-        if X.shape[0] == 0:
-            raise ValueError("X has 0 samples; at least one sample is required.")
-        y, Y, commit = self._encode_targets(y, incremental, first_pass, classes)
-        Y = np.ascontiguousarray(Y, dtype=X.dtype)
-        if Y.ndim == 1:
-            Y = Y.reshape(-1, 1)
+        if sp.issparse(X) and self.input_dropout > 0:
+            raise ValueError(
+                "input_dropout is not supported for sparse X; pass a dense array."
+            )
+        y, Y, commit, encode = self._encode_targets(y, incremental, first_pass, classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
-        units = [X.shape[1], *hidden, Y.shape[1]]
+        sample_weight = self._fit_sample_weight(y, sample_weight, incremental)
+        fit = _FitData(X, y, Y, sample_weight)
+        units = [X.shape[1], *hidden, fit.Y.shape[1]]
         if not first_pass:
             expected = [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)]
             if units != expected:
@@ -192,41 +267,66 @@ class BaseFCNN(BaseEstimator, ABC):
                     f"Layer sizes {units} do not match those of the fitted model "
                     f"{expected}; refit with warm_start=False."
                 )
-        return X, y, Y, sample_weight, units, first_pass, commit
+        val = None
+        if validation[0] is not None or validation[1] is not None:
+            val = self._validate_validation_set(*validation, encode)
+        return fit, val, units, first_pass, commit
 
-    def _split_validation(self, X, y, Y, sample_weight, random_state):
-        """Train / validation split for early stopping (row indices), stratified for
-        every single-label classifier (scikit-learn stratifies only binary ones)."""
-        n = X.shape[0]
-        stratify = None
-        if is_classifier(self) and y.ndim == 1:
-            _, counts = np.unique(y, return_counts=True)
-            n_val = int(np.ceil(self.validation_fraction * n))
-            if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts):
-                stratify = y
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, encode):
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        if self.solver == "lbfgs":
+            raise ValueError("X_val / y_val need a stochastic solver, not lbfgs.")
+        X_val, y_val = validate_data(
+            self, X_val, y_val, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), order="C",
+            y_numeric=not is_classifier(self), reset=False,
+        )
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
+            )
+        y_val, Y_val = encode(y_val)
+        return _FitData(X_val, y_val, Y_val, sample_weight_val)
+
+    def _split_validation(self, fit, random_state):
+        """Train / validation split for early stopping, stratified for every
+        single-label classifier (scikit-learn stratifies only binary ones)."""
+        n = fit.X.shape[0]
         if self.validation_fraction * n < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        return train_test_split(
+        stratify = None
+        if is_classifier(self) and fit.y.ndim == 1:
+            _, counts = np.unique(fit.y, return_counts=True)
+            n_val = int(np.ceil(self.validation_fraction * n))
+            if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts):
+                stratify = fit.y
+        train, val = train_test_split(
             np.arange(n),
             random_state=random_state,
             test_size=self.validation_fraction,
             stratify=stratify,
         )
+        return fit.take(train), fit.take(val)
 
     # ---- parameters -------------------------------------------------------------------
 
     def _init_params(self, units, dtype, random_state):
-        """Glorot-uniform initialisation drawn exactly as scikit-learn draws it."""
         params = np.empty(sum(a * b + b for a, b in zip(units[:-1], units[1:])), dtype)
         coefs, intercepts = param_views(params, units)
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for coef, intercept in zip(coefs, intercepts):
-            bound = np.sqrt(factor / (coef.shape[0] + coef.shape[1]))
-            coef[...] = random_state.uniform(-bound, bound, coef.shape)
-            intercept[...] = random_state.uniform(-bound, bound, intercept.shape)
+        acts = hidden_activations(self.activation, len(units) - 2)
+        init = INITIALIZERS[self.weight_init]
+        for i, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            # Glorot's gain follows the activation the layer feeds; the output layer
+            # takes the last hidden one's, so one name behaves as in scikit-learn
+            if acts:
+                activation = acts[min(i, len(acts) - 1)]
+            else:
+                activation = self.activation if isinstance(self.activation, str) else ""
+            init(coef, intercept, activation, random_state)
         return params
 
     def _set_params_buffer(self, params, units):
@@ -243,9 +343,20 @@ class BaseFCNN(BaseEstimator, ABC):
             self._set_params_buffer(pack(self.coefs_, self.intercepts_), units)
         return self._params
 
-    def _network(self):
+    def _network(self, loss=None, training=False):
+        """The compiled network of the fitted model: with the training loss and the
+        dropout rates for training, else with the loss of its output activation."""
         units = [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)]
-        return make_network(units, self.activation, self.out_activation_)
+        n_hidden = len(units) - 2
+        return make_network(
+            units,
+            self.activation,
+            loss or (self._training_loss() if training
+                     else OUTPUT_LOSSES[self.out_activation_]),
+            dropout=self._dropout_rates(n_hidden) if training else None,
+            negative_slope=self.negative_slope,
+            huber_delta=getattr(self, "huber_delta", 1.0),
+        )
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -254,16 +365,17 @@ class BaseFCNN(BaseEstimator, ABC):
 
     # ---- fitting ----------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
+             validation=(None, None, None)):
         snapshot = dict(self.__dict__)
         try:
-            X, y, Y, sample_weight, units, first_pass, commit = self._validate_fit(
-                X, y, sample_weight, incremental, classes
+            fit, val, units, first_pass, commit = self._validate_fit(
+                X, y, sample_weight, incremental, classes, validation
             )
             random_state = check_random_state(self.random_state)
-            split = None
-            if self.solver in _STOCHASTIC_SOLVERS and self.early_stopping:
-                split = self._split_validation(X, y, Y, sample_weight, random_state)
+            if (self.solver in _STOCHASTIC_SOLVERS and self.early_stopping
+                    and val is None):
+                fit, val = self._split_validation(fit, random_state)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
@@ -272,18 +384,15 @@ class BaseFCNN(BaseEstimator, ABC):
         commit()
         self._random_state = random_state
         if first_pass:
-            self._initialize(units, Y, X.dtype)
+            self._initialize(units, fit.Y, fit.X.dtype)
         params = self._flat_params()
-        if params.dtype != X.dtype:  # continuing a model trained on the other dtype
-            X = X.astype(params.dtype)
-            Y = Y.astype(params.dtype)
-            if sample_weight is not None:
-                sample_weight = sample_weight.astype(params.dtype)
+        fit = fit.astype(params.dtype)  # continuing a model trained on another dtype
+        val = val.astype(params.dtype) if val is not None else None
 
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, sample_weight)
+            self._fit_lbfgs(fit)
         else:
-            self._fit_stochastic(X, y, Y, sample_weight, split, incremental)
+            self._fit_stochastic(fit, val, incremental)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
@@ -297,16 +406,21 @@ class BaseFCNN(BaseEstimator, ABC):
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(units)
-        self.out_activation_ = self._output_activation(Y)
+        self.out_activation_ = self._output_activation()
         self._set_params_buffer(self._init_params(units, dtype, self._random_state), units)
         self._best_params = self._params.copy()
         self._optimizer = None
+        for name in ("loss_curve_", "validation_loss_curve_", "grad_norm_curve_"):
+            self.__dict__.pop(name, None)
         if self.solver in _STOCHASTIC_SOLVERS:
             self._init_stochastic_state()
 
     def _init_stochastic_state(self):
         """Epoch bookkeeping of the stochastic solvers (as scikit-learn's)."""
         self.loss_curve_ = []
+        self.validation_loss_curve_ = None
+        self._grad_norms = []
+        self.grad_norm_curve_ = np.empty((0, self.n_layers_ - 1))
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_ = []
@@ -316,14 +430,15 @@ class BaseFCNN(BaseEstimator, ABC):
             self.best_loss_ = np.inf
             self.validation_scores_ = None
             self.best_validation_score_ = None
+        self._best_monitored = -np.inf
 
-    def _fit_lbfgs(self, X, Y, sample_weight):
-        network = self._network()
+    def _fit_lbfgs(self, fit):
+        network = self._network(training=True)
         params = self._params
         grad = np.empty_like(params)
-        data, indices, indptr = kernel_input(X)
-        sw = np.empty(0, params.dtype) if sample_weight is None else sample_weight
-        Y_flat = Y.reshape(-1)
+        data, indices, indptr = kernel_input(fit.X)
+        sw = fit.kernel_weights()
+        Y_flat = fit.Y.reshape(-1)
 
         def loss_grad(x):
             params[...] = x  # L-BFGS-B works in float64; the kernels in X's dtype
@@ -355,65 +470,72 @@ class BaseFCNN(BaseEstimator, ABC):
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _fit_stochastic(self, X, y, Y, sample_weight, split, incremental):
+    def _fit_stochastic(self, fit, val, incremental):
         params = self._params
         if not hasattr(self, "loss_curve_"):  # warm start after an lbfgs fit
             self._init_stochastic_state()
         if self._optimizer is None or (not incremental and not self.warm_start):
-            self._optimizer = StochasticOptimizer(self, params.size, params.dtype)
+            self._optimizer = StochasticOptimizer(
+                self.solver, self.learning_rate, self.learning_rate_init,
+                self.power_t, params.size, params.dtype,
+            )
         optimizer = self._optimizer
-        network = self._network()
+        network = self._network(training=True)
+        if val is not None:
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+            if self.validation_loss_curve_ is None:
+                self.validation_loss_curve_ = []
+        # early stopping and 'plateau' watch the validation data when there is some
+        watch_val = val is not None and (
+            self.early_stopping or self.learning_rate == "plateau")
 
-        if split is not None:
-            train, val = split
-            X_val, y_val = X[val], y[val]
-            sw_val = None if sample_weight is None else sample_weight[val]
-            X, Y = X[train], Y[train]
-            sample_weight = None if sample_weight is None else sample_weight[train]
-        data, indices, indptr = kernel_input(X)
-        sw = np.empty(0, params.dtype) if sample_weight is None else sample_weight
-        Y_flat = Y.reshape(-1)
-        n_samples = X.shape[0]
+        data, indices, indptr = kernel_input(fit.X)
+        sw = fit.kernel_weights()
+        Y_flat = fit.Y.reshape(-1)
+        n_samples = fit.X.shape[0]
         batch_size = self._batch_size(n_samples)
         order = np.arange(n_samples, dtype=np.intp)
+        norms = np.zeros(network.n_layers)
 
         try:
             self.n_iter_ = 0
-            for _ in range(self.max_iter):
+            for epoch in range(self.max_iter):
                 if self.shuffle:
                     # the same permutation stream as scikit-learn's MLP
                     order = shuffle(order, random_state=self._random_state)
-                loss_sum, optimizer.step = _kernels.train_epoch(
+                optimizer.epoch_begins(epoch, self.max_iter)
+                # dropout masks: a fresh seed per epoch, drawn only when used so the
+                # random stream is scikit-learn's otherwise
+                seed = self._random_state.randint(np.iinfo(np.int64).max) if (
+                    self._has_dropout()) else 0
+                loss_sum, optimizer.step, n_steps = _kernels.train_epoch(
                     network, params, optimizer.state_1, optimizer.state_2,
                     data, indices, indptr, Y_flat, sw, order, self.shuffle,
-                    batch_size, optimizer.kernel_hyper(self),
+                    batch_size, optimizer.kernel_hyper(self, seed), norms,
                 )
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
+                self._grad_norms.append(norms / max(n_steps, 1))
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                if split is not None:
-                    self._update_validation(X_val, y_val, sw_val)
+                if val is not None:
+                    monitored = self._record_validation(val)
+                if watch_val:
+                    self._update_no_improvement(monitored)
                 else:
                     self._update_training_loss()
                 optimizer.iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
-                    if split is not None:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
+                    what = "Validation score" if watch_val else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for "
+                        f"{self.n_iter_no_change} consecutive epochs."
+                    )
                     if optimizer.trigger_stopping(msg, self.verbose):
                         break
                     self._no_improvement_count = 0
@@ -429,8 +551,11 @@ class BaseFCNN(BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        finally:
+            self.grad_norm_curve_ = np.array(self._grad_norms).reshape(
+                -1, network.n_layers)
 
-        if split is not None:
+        if self.early_stopping:
             params[...] = self._best_params  # restore the best weights
 
     def _update_training_loss(self):
@@ -441,30 +566,43 @@ class BaseFCNN(BaseEstimator, ABC):
         if self.loss_curve_[-1] < self.best_loss_:
             self.best_loss_ = self.loss_curve_[-1]
 
-    def _update_validation(self, X_val, y_val, sw_val):
-        score = self._score_validation(X_val, y_val, sw_val)
+    def _record_validation(self, val):
+        """Score and loss of the validation data after an epoch; returns the
+        monitored quantity (higher is better)."""
+        score = self._score_validation(val.X, val.y, val.sample_weight)
+        loss = _kernels.loss_grad(
+            self._network(training=True), self._params,
+            np.empty(0, self._params.dtype), *kernel_input(val.X),
+            val.Y.reshape(-1), val.kernel_weights(), self.alpha,
+        )
         self.validation_scores_.append(score)
+        self.validation_loss_curve_.append(loss)
         if self.verbose:
-            print("Validation score: %f" % score)
-        if score < self.best_validation_score_ + self.tol:
+            print("Validation score: %f, validation loss: %f" % (score, loss))
+        return score if self.validation_metric == "score" else -loss
+
+    def _update_no_improvement(self, monitored):
+        if monitored < self._best_monitored + self.tol:
             self._no_improvement_count += 1
         else:
             self._no_improvement_count = 0
-        if score > self.best_validation_score_:
-            self.best_validation_score_ = score
-            self._best_params[...] = self._params
+        if monitored > self._best_monitored:
+            self._best_monitored = monitored
+            if self.early_stopping:
+                self.best_validation_score_ = self.validation_scores_[-1]
+                self._best_params[...] = self._params
 
-    # ---- prediction -------------------------------------------------------------------
+    # ---- prediction and more ----------------------------------------------------------
 
-    def _raw_output(self, X, validate=True):
-        """Raw network outputs (n_samples, n_outputs_) for X."""
+    def _raw_output(self, X, validate=True, n_run=None):
+        """Raw network outputs (or hidden layer ``n_run``'s activations) for X."""
         if validate:
             check_is_fitted(self)
-            X = self._validate_X(X, reset=False)
+            X = self._validate_X(X)
         params = self._flat_params()
         if X.dtype != params.dtype:
             X = X.astype(params.dtype)
-        return predict_raw(self._network(), params, X, params.dtype)
+        return forward_rows(self._network(), params, X, n_run)
 
     def _predict_output(self, X, validate=True):
         """Network predictions (output link applied), (n_samples, n_outputs_)."""
@@ -472,7 +610,100 @@ class BaseFCNN(BaseEstimator, ABC):
         _kernels.apply_output_link(self._network(), out)
         return out
 
+    def transform(self, X, layer=-1):
+        """Activations of a hidden layer: the network as a feature extractor.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        layer : int, default=-1
+            Index of the hidden layer (0 is the first, -1 the last).
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            The layer's activations (deterministic: no dropout), in X's float dtype.
+        """
+        check_is_fitted(self)
+        n_hidden = self.n_layers_ - 2
+        if n_hidden == 0:
+            raise ValueError("The network has no hidden layer to transform to.")
+        if not isinstance(layer, Integral | np.integer) or not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer must be an integer in [{-n_hidden}, {n_hidden}), got {layer!r}."
+            )
+        return self._raw_output(X, n_run=int(layer) % n_hidden + 1)
+
+    def input_gradient(self, X, y):
+        """Gradient of each sample's loss with respect to its input row.
+
+        The loss of each sample on its own: unweighted, without the L2 penalty, not
+        averaged over samples, without dropout. Useful for saliency maps and
+        adversarial examples (e.g. the fast gradient sign method).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Their targets (class labels for a classifier).
+
+        Returns
+        -------
+        grad : ndarray of shape (n_samples, n_features)
+            ``d loss(x_i, y_i) / d x_i`` (dense, even for sparse X), in the model's
+            float dtype.
+        """
+        check_is_fitted(self)
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), order="C",
+            y_numeric=not is_classifier(self), reset=False,
+        )
+        _, Y = self._encode_more_targets(y)
+        params = self._flat_params()
+        X = X.astype(params.dtype, copy=False)
+        out = np.empty(X.shape, dtype=params.dtype)
+        _kernels.input_grad(
+            self._network(loss=self._training_loss()), params, *kernel_input(X),
+            np.ascontiguousarray(Y, dtype=params.dtype).reshape(-1), out,
+        )
+        return out
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _FitData:
+    """Validated training (or validation) data: X, y as given, encoded Y (2-D, X's
+    dtype), sample weights or None."""
+
+    def __init__(self, X, y, Y, sample_weight):
+        self.X = X
+        self.y = y
+        Y = np.asarray(Y)
+        self.Y = np.ascontiguousarray(Y.reshape(len(Y), -1), dtype=X.dtype)
+        self.sample_weight = sample_weight
+
+    def take(self, rows):
+        return _FitData(
+            self.X[rows], self.y[rows], self.Y[rows],
+            None if self.sample_weight is None else self.sample_weight[rows],
+        )
+
+    def astype(self, dtype):
+        if self.X.dtype == dtype:
+            return self
+        return _FitData(
+            self.X.astype(dtype), self.y, self.Y.astype(dtype),
+            None if self.sample_weight is None else self.sample_weight.astype(dtype),
+        )
+
+    def kernel_weights(self):
+        """The weights as the kernels take them (empty for all ones)."""
+        if self.sample_weight is None:
+            return np.empty(0, self.X.dtype)
+        return np.ascontiguousarray(self.sample_weight, dtype=self.X.dtype)

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     check_classification_targets,
@@ -29,6 +30,11 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
     Parameters
     ----------
     {common_parameters}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``: a dict
+        ``{class_label: weight}``, or 'balanced' for
+        ``n_samples / (n_classes * np.bincount(y))`` (not with ``partial_fit``).
 
     Attributes
     ----------
@@ -86,6 +92,15 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=None,
+        input_dropout=0.0,
+        negative_slope=0.01,
+        weight_init="glorot_uniform",
+        rho=0.9,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        validation_metric="score",
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -111,12 +126,19 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            negative_slope=negative_slope,
+            weight_init=weight_init,
+            rho=rho,
+            weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm,
+            validation_metric=validation_metric,
         )
+        self.class_weight = class_weight
 
     def _encode_targets(self, y, incremental, first_pass, classes):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        y = _as_label_targets(y)
         multilabel = type_of_target(y).startswith("multilabel")
         if incremental and not hasattr(self, "classes_"):
             if classes is None:
@@ -135,35 +157,52 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
                     f"`classes={classes!r}` is not the same as on the first call "
                     f"to partial_fit (classes_={self.classes_!r})."
                 )
-        if not multilabel:
-            labels = unique_labels(y)
-            unseen = np.setdiff1d(labels, binarizer.classes_)
-            if self.warm_start and not incremental and not first_pass:
+            if self.warm_start and not incremental and not multilabel:
+                labels = unique_labels(y)
                 if set(labels) != set(binarizer.classes_):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same "
                         "classes as in the previous call to fit. Previously "
                         f"got {binarizer.classes_}, `y` has {labels}"
                     )
-            elif len(unseen):
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`: {unseen}. "
-                    f"`self.classes_` has {binarizer.classes_}."
-                )
         if len(binarizer.classes_) < 2:
             raise ValueError(
                 "The classifier needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {binarizer.classes_[0]!r}."
             )
-        Y = binarizer.transform(y)
+        Y = _binarize(binarizer, y)
 
         def commit():
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
 
-        return y, Y, commit
+        def encode(y_more):
+            y_more = _as_label_targets(y_more)
+            return y_more, _binarize(binarizer, y_more)
 
-    def _output_activation(self, Y):
+        return y, Y, commit, encode
+
+    def _encode_more_targets(self, y):
+        y = _as_label_targets(y)
+        return y, _binarize(self._label_binarizer, y)
+
+    def _fit_sample_weight(self, y, sample_weight, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: the class "
+                "frequencies of the whole data are unknown; pass a dict instead."
+            )
+        weights = compute_sample_weight(self.class_weight, y).astype(
+            sample_weight.dtype if sample_weight is not None else np.float64
+        )
+        return weights if sample_weight is None else sample_weight * weights
+
+    def _training_loss(self):
+        return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
+
+    def _output_activation(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
     def _score_validation(self, X, y, sample_weight):
@@ -176,7 +215,8 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         return self._label_binarizer.inverse_transform(proba)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -187,13 +227,24 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
             Class labels, or a label indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, used instead of the ``validation_fraction`` split:
+            scored after every epoch (``validation_scores_``,
+            ``validation_loss_curve_``) and watched by early stopping and the
+            'plateau' schedule. In a pipeline, route it with metadata routing
+            (``set_fit_request``) and ``Pipeline(transform_input=["X_val"])``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Validation sample weights.
 
         Returns
         -------
         self : FCNNClassifier
             The fitted model.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight,
+                         validation=(X_val, y_val, sample_weight_val))
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -289,3 +340,24 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _as_label_targets(y):
+    """Labels as a 1-D array where they have one column; checked to be classes."""
+    y = np.asarray(y) if not hasattr(y, "shape") else y
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    return y
+
+
+def _binarize(binarizer, y):
+    """One-hot / indicator targets; labels the binarizer does not know are an error."""
+    if binarizer.y_type_ != "multilabel-indicator":
+        unseen = np.setdiff1d(unique_labels(y), binarizer.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`: {unseen}. "
+                f"`self.classes_` has {binarizer.classes_}."
+            )
+    return binarizer.transform(y)

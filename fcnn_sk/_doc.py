@@ -5,12 +5,15 @@ COMMON_PARAMETERS = """
         The ith element is the number of neurons in the ith hidden layer. ``()`` means
         no hidden layer: a linear (regressor) or logistic (classifier) model.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : str or list of str, default='relu'
+        Activation of the hidden layers, one name for all or one per hidden layer:
+        'identity', 'logistic', 'tanh', 'relu', 'leaky_relu' (slope
+        ``negative_slope`` below zero), 'elu', 'gelu' (exact, with erf), 'softplus'
+        or 'swish' (``x * sigmoid(x)``).
 
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop'}, default='adam'
         The solver for weight optimisation: L-BFGS-B (scipy) on the full data,
-        stochastic gradient descent with momentum, or Adam.
+        stochastic gradient descent with momentum, Adam, or RMSprop.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the intercepts), divided by the
@@ -19,13 +22,24 @@ COMMON_PARAMETERS = """
     batch_size : int or 'auto', default='auto'
         Mini-batch size of the stochastic solvers; 'auto' is ``min(200, n_samples)``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of ``solver='sgd'``: constant, ``learning_rate_init /
-        (t + 1) ** power_t`` after each epoch (t = samples seen), or divided by 5 each
-        time ``n_iter_no_change`` epochs bring no improvement.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'plateau'}, \
+            default='constant'
+        Learning-rate schedule, for every stochastic solver (scikit-learn applies it
+        to 'sgd' only):
+
+        - 'constant': ``learning_rate_init`` throughout;
+        - 'invscaling': ``learning_rate_init / (t + 1) ** power_t`` after each epoch,
+          t the number of samples seen;
+        - 'adaptive': divided by 5 each time ``n_iter_no_change`` epochs bring no
+          improvement of the stopping criterion (training loss, or validation score
+          with early stopping); training stops once it falls below 1e-6;
+        - 'cosine': cosine annealing from ``learning_rate_init`` towards zero over
+          ``max_iter`` epochs;
+        - 'plateau': like 'adaptive', but watching the validation data (``X_val`` or
+          the early-stopping split) by ``validation_metric`` whenever there is some.
 
     learning_rate_init : float, default=0.001
-        Initial learning rate of 'sgd' and 'adam'.
+        Initial learning rate of the stochastic solvers.
 
     power_t : float, default=0.5
         Exponent of the 'invscaling' schedule.
@@ -79,6 +93,39 @@ COMMON_PARAMETERS = """
 
     max_fun : int, default=15000
         Maximum number of loss evaluations of lbfgs.
+
+    dropout : float or list of float, default=None
+        Inverted dropout rate of the hidden layers' outputs, one for all or one per
+        hidden layer, in [0, 1). Training only: prediction is deterministic. Masks
+        come from a generator seeded by ``random_state``.
+
+    input_dropout : float, default=0.0
+        Inverted dropout rate of the input features, in [0, 1) (dense X only).
+
+    negative_slope : float, default=0.01
+        Slope of 'leaky_relu' below zero.
+
+    weight_init : {'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', \
+            'lecun_normal'}, default='glorot_uniform'
+        Initialisation of the weights. 'glorot_uniform' is scikit-learn's exact draw
+        (intercepts drawn too); the others start the intercepts at zero. He schemes
+        suit ReLU-like activations.
+
+    rho : float, default=0.9
+        Decay rate of RMSprop's mean of squared gradients, in [0, 1).
+
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW / SGDW): each step multiplies the weights (not
+        the intercepts) by ``1 - learning_rate * weight_decay``, independently of
+        ``alpha``.
+
+    max_grad_norm : float, default=None
+        Clip the global norm of each step's gradient (L2 term included) to this
+        value; None disables clipping.
+
+    validation_metric : {'score', 'loss'}, default='score'
+        What early stopping and the 'plateau' schedule watch on validation data:
+        the score (accuracy / R^2, higher is better) or the loss (lower is better).
 """
 
 COMMON_ATTRIBUTES = """
@@ -93,10 +140,21 @@ COMMON_ATTRIBUTES = """
         The loss after each epoch (stochastic solvers).
 
     validation_scores_ : list of float or None
-        The validation score after each epoch, with early stopping.
+        The validation score after each epoch, whenever there is validation data
+        (early stopping, or ``X_val`` given to ``fit``).
+
+    validation_loss_curve_ : list of float or None
+        The validation loss (L2 term included, no dropout) after each epoch,
+        whenever there is validation data.
 
     best_validation_score_ : float or None
-        The best validation score, with early stopping.
+        With early stopping: the validation score of the best epoch (the best by
+        ``validation_metric``), whose weights the model keeps.
+
+    grad_norm_curve_ : ndarray of shape (n_epochs, n_layers_ - 1)
+        Per epoch and weight layer, the norm of the weights' gradient averaged over
+        the epoch's steps (stochastic solvers): vanishing or exploding gradients at
+        a glance.
 
     t_ : int
         Number of training samples seen by the solver.

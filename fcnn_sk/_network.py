@@ -11,10 +11,14 @@ import scipy.sparse as sp
 
 from . import _kernels
 
-#: Hidden-layer activations the kernels implement (names as in scikit-learn).
+#: Hidden-layer activations the kernels implement.
 HIDDEN_ACTIVATIONS = tuple(_kernels.ACTIVATIONS)
-#: Output activations; each is paired with its canonical loss in the kernels.
-OUTPUT_ACTIVATIONS = tuple(_kernels.OUTPUTS)
+#: Losses the kernels implement, each with the output activation it is paired with.
+LOSS_OUTPUTS = {name: out for name, (_, out) in _kernels.LOSSES.items()}
+#: Output activations, and the loss each one is paired with by default.
+OUTPUT_LOSSES = {"identity": "squared_error", "logistic": "binary_log_loss",
+                 "softmax": "log_loss", "exp": "poisson"}
+OUTPUT_ACTIVATIONS = tuple(OUTPUT_LOSSES)
 
 _NO_INDEX = np.empty(0, dtype=np.intp)
 
@@ -26,12 +30,13 @@ def hidden_activations(activation, n_hidden):
     return list(activation)
 
 
-def make_network(layer_units, activation, out_activation):
-    """The compiled description of a network with these widths and activations."""
+def make_network(layer_units, activation, loss, **options):
+    """The compiled description of a network (see ``_kernels.Network``)."""
     return _kernels.Network(
         list(layer_units),
         hidden_activations(activation, len(layer_units) - 2),
-        out_activation,
+        loss,
+        **options,
     )
 
 
@@ -71,11 +76,14 @@ def layer_units_of(coefs):
     return [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
 
 
-def predict_raw(network, params, X, dtype):
-    """Raw outputs (before the output link) of every row of X, in chunks."""
+def forward_rows(network, params, X, n_run=None):
+    """Outputs of the first ``n_run`` weight layers (default all: the raw outputs
+    before the link; fewer: that hidden layer's activations) for every row of X,
+    computed in chunks."""
+    n_run = network.n_layers if n_run is None else n_run
     data, indices, indptr = kernel_input(X)
-    out = np.empty((X.shape[0], network.n_outputs), dtype=dtype)
-    _kernels.predict_raw(network, params, data, indices, indptr, out)
+    out = np.empty((X.shape[0], network.width(n_run)), dtype=params.dtype)
+    _kernels.forward_rows(network, params, data, indices, indptr, out, n_run)
     return out
 
 
@@ -88,7 +96,9 @@ def loss_and_gradient(
     *,
     activation="relu",
     out_activation="softmax",
+    loss=None,
     alpha=0.0,
+    **options,
 ):
     """Loss over all rows of X and its exact gradient, by the compiled kernels.
 
@@ -105,8 +115,13 @@ def loss_and_gradient(
     activation : str or list of str
         Hidden activation, or one per hidden layer.
     out_activation : {'identity', 'logistic', 'softmax', 'exp'}
+        Selects the canonical loss of that output, unless ``loss`` is given.
+    loss : str, default=None
+        A loss of ``LOSS_OUTPUTS``.
     alpha : float
         L2 penalty.
+    **options
+        ``negative_slope``, ``huber_delta`` (see ``_kernels.Network``).
 
     Returns
     -------
@@ -115,23 +130,25 @@ def loss_and_gradient(
     """
     units = layer_units_of(coefs)
     dtype = coefs[0].dtype
-    network = make_network(units, activation, out_activation)
+    network = make_network(units, activation, loss or OUTPUT_LOSSES[out_activation],
+                           **options)
     params = pack(coefs, intercepts)
     grad = np.empty_like(params)
     sw = np.empty(0, dtype) if sample_weight is None else np.asarray(sample_weight, dtype)
     data, indices, indptr = kernel_input(X)
-    loss = _kernels.loss_grad(
+    value = _kernels.loss_grad(
         network, params, grad, data, indices, indptr,
         np.ascontiguousarray(Y, dtype=dtype).reshape(-1), sw, alpha,
     )
     coef_grads, intercept_grads = param_views(grad, units)
-    return loss, coef_grads, intercept_grads
+    return value, coef_grads, intercept_grads
 
 
-def forward(coefs, intercepts, X, *, activation="relu", out_activation="identity"):
+def forward(coefs, intercepts, X, *, activation="relu", out_activation="identity",
+            **options):
     """Network predictions for X: the output link applied to the raw outputs."""
-    units = layer_units_of(coefs)
-    network = make_network(units, activation, out_activation)
-    out = predict_raw(network, pack(coefs, intercepts), X, coefs[0].dtype)
+    network = make_network(layer_units_of(coefs), activation,
+                           OUTPUT_LOSSES[out_activation], **options)
+    out = forward_rows(network, pack(coefs, intercepts), X)
     _kernels.apply_output_link(network, out)
     return out

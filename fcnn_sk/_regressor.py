@@ -1,25 +1,28 @@
 """FCNNRegressor: drop-in replacement for scikit-learn's MLPRegressor."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import _STOCHASTIC_SOLVERS, BaseFCNN
 from ._doc import fill_doc
+from ._network import LOSS_OUTPUTS
 
-#: regression loss -> output activation it is paired with in the kernels
-_REGRESSION_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
+#: the regression losses (all of them but the classification ones)
+_REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
 
 
 @fill_doc
 class FCNNRegressor(RegressorMixin, BaseFCNN):
     """Multi-layer perceptron regressor with compiled training loops.
 
-    Minimises the half squared error (identity output) or the half Poisson deviance
-    (exp output) with L-BFGS, SGD or Adam. Same parameters, defaults and fitted
+    Minimises the half squared error, the half Poisson deviance (exp output), the
+    absolute error or the Huber loss with L-BFGS, SGD, Adam or RMSprop. Same parameters, defaults and fitted
     attributes as :class:`sklearn.neural_network.MLPRegressor`, except that
     ``hidden_layer_sizes`` stays the first positional parameter.
 
@@ -27,16 +30,21 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
     ----------
     {common_parameters}
 
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        Half squared error, or half Poisson deviance with a log link (targets must be
-        non-negative).
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber'}, \
+            default='squared_error'
+        Half squared error; half Poisson deviance with a log link (targets must be
+        non-negative); absolute error; or Huber loss (squared within
+        ``huber_delta`` of the target, linear beyond). Summed over outputs.
+
+    huber_delta : float, default=1.0
+        Threshold of the Huber loss.
 
     Attributes
     ----------
     {common_attributes}
 
     out_activation_ : str
-        'identity' (squared error) or 'exp' (Poisson).
+        'exp' (Poisson) or 'identity' (the other losses).
 
     Notes
     -----
@@ -59,7 +67,8 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
 
     _parameter_constraints: dict = {
         **BaseFCNN._parameter_constraints,
-        "loss": [StrOptions(set(_REGRESSION_OUTPUTS))],
+        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -89,6 +98,15 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=None,
+        input_dropout=0.0,
+        negative_slope=0.01,
+        weight_init="glorot_uniform",
+        rho=0.9,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        validation_metric="score",
+        huber_delta=1.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -114,20 +132,40 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            negative_slope=negative_slope,
+            weight_init=weight_init,
+            rho=rho,
+            weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm,
+            validation_metric=validation_metric,
         )
         self.loss = loss
+        self.huber_delta = huber_delta
 
     def _encode_targets(self, y, incremental, first_pass, classes):
+        y = self._check_targets(y)
+        return y, y, lambda: None, lambda y_more: self._encode_more_targets(y_more)
+
+    def _encode_more_targets(self, y):
+        y = self._check_targets(y)
+        return y, y
+
+    def _check_targets(self, y):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' requires non-negative targets y; got negative values."
             )
-        return y, y, lambda: None
+        return y
 
-    def _output_activation(self, Y):
-        return _REGRESSION_OUTPUTS[self.loss]
+    def _output_activation(self):
+        return LOSS_OUTPUTS[self.loss]
+
+    def _training_loss(self):
+        return self.loss
 
     def _score_validation(self, X, y, sample_weight):
         y_pred = self._predict(X, validate=False)
@@ -140,7 +178,8 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -151,13 +190,24 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, used instead of the ``validation_fraction`` split:
+            scored after every epoch (``validation_scores_``,
+            ``validation_loss_curve_``) and watched by early stopping and the
+            'plateau' schedule. In a pipeline, route it with metadata routing
+            (``set_fit_request``) and ``Pipeline(transform_input=["X_val"])``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Validation sample weights.
 
         Returns
         -------
         self : FCNNRegressor
             The fitted model.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight,
+                         validation=(X_val, y_val, sample_weight_val))
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
