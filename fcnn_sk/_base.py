@@ -17,7 +17,9 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, shuffle
+from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -610,6 +612,13 @@ class BaseFCNN(BaseEstimator, ABC):
         _kernels.apply_output_link(self._network(), out)
         return out
 
+    def _has_hidden_layer(self):
+        try:
+            return len(self._hidden_sizes()) > 0
+        except ValueError:
+            return True  # let fit report the invalid hidden_layer_sizes
+
+    @available_if(_has_hidden_layer)
     def transform(self, X, layer=-1):
         """Activations of a hidden layer: the network as a feature extractor.
 
@@ -628,12 +637,31 @@ class BaseFCNN(BaseEstimator, ABC):
         check_is_fitted(self)
         n_hidden = self.n_layers_ - 2
         if n_hidden == 0:
-            raise ValueError("The network has no hidden layer to transform to.")
+            raise ValueError("The fitted network has no hidden layer to transform to.")
         if not isinstance(layer, Integral | np.integer) or not -n_hidden <= layer < n_hidden:
             raise ValueError(
                 f"layer must be an integer in [{-n_hidden}, {n_hidden}), got {layer!r}."
             )
         return self._raw_output(X, n_run=int(layer) % n_hidden + 1)
+
+    @available_if(_has_hidden_layer)
+    def fit_transform(self, X, y, **fit_params):
+        """Fit the network, then return the last hidden layer's activations of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        **fit_params : dict
+            Passed on to ``fit``.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        """
+        return self.fit(X, y, **fit_params).transform(X)
 
     def input_gradient(self, X, y):
         """Gradient of each sample's loss with respect to its input row.
@@ -674,6 +702,11 @@ class BaseFCNN(BaseEstimator, ABC):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        if self._has_hidden_layer():
+            # transform() extracts hidden-layer features, in X's float dtype
+            tags.transformer_tags = TransformerTags(
+                preserves_dtype=["float64", "float32"]
+            )
         return tags
 
 
