@@ -1,0 +1,1074 @@
+"""API behaviour of FCNNClassifier / FCNNRegressor.
+
+Covers target types, the linear (``hidden_layer_sizes=()``) model, probabilities,
+dtypes, sparse input, sample weights, partial_fit, warm start, early stopping,
+stopping rules, fitted attributes and the training trajectory relative to
+scikit-learn's MLPClassifier / MLPRegressor.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit, log_expit, log_softmax
+from sklearn.datasets import (
+    load_digits,
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor, Ridge
+from sklearn.metrics import roc_auc_score
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import MinMaxScaler, StandardScaler, scale
+
+from fcnn_sk import FCNNClassifier, FCNNRegressor
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
+
+ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
+SOLVERS = ["sgd", "adam", "lbfgs"]
+STOCHASTIC = ["sgd", "adam"]
+
+# --------------------------------------------------------------------------- data
+_Xd3, _yd3 = load_digits(n_class=3, return_X_y=True)
+X_MULTI = MinMaxScaler().fit_transform(_Xd3[:200])
+Y_MULTI = _yd3[:200]
+_Xd2, _yd2 = load_digits(n_class=2, return_X_y=True)
+X_BIN = MinMaxScaler().fit_transform(_Xd2[:200])
+Y_BIN = _yd2[:200]
+
+X_REG, _y_reg = make_regression(
+    n_samples=200, n_features=10, bias=20.0, noise=100.0, random_state=7
+)
+Y_REG = scale(_y_reg)
+
+_rng = np.random.RandomState(0)
+X_SMALL = _rng.randn(60, 5)
+Y_SMALL_BIN = (X_SMALL[:, 0] + X_SMALL[:, 1] > 0).astype(int)
+Y_SMALL_MULTI = np.digitize(X_SMALL[:, 0] + 0.5 * X_SMALL[:, 2], [-0.5, 0.5])
+Y_SMALL_REG = X_SMALL @ np.array([1.0, -2.0, 0.5, 0.0, 1.0]) + 0.1 * _rng.randn(60)
+Y_SMALL_ML = np.c_[Y_SMALL_BIN, X_SMALL[:, 2] > 0, X_SMALL[:, 3] > 0.3].astype(int)
+Y_SMALL_REG2 = np.c_[Y_SMALL_REG, X_SMALL[:, 1] ** 2 - 1.0]
+Y_SMALL_POIS = _rng.poisson(np.exp(0.3 * X_SMALL[:, 0])).astype(float)
+SW_SMALL = _rng.uniform(0.2, 3.0, size=60)
+
+
+def _np_act(name):
+    return {
+        "identity": lambda z: z,
+        "logistic": expit,
+        "tanh": np.tanh,
+        "relu": lambda z: np.maximum(z, 0),
+    }[name]
+
+
+def raw_output(est, X):
+    """Logits (pre output activation) recomputed in float64 numpy from coefs_."""
+    a = np.asarray(X, dtype=np.float64)
+    act = _np_act(est.activation)
+    n = len(est.coefs_)
+    for i, (W, b) in enumerate(zip(est.coefs_, est.intercepts_)):
+        a = a @ np.asarray(W, dtype=np.float64) + np.asarray(b, dtype=np.float64)
+        if i < n - 1:
+            a = act(a)
+    return a
+
+
+def params_of(est):
+    return [np.array(c, copy=True) for c in list(est.coefs_) + list(est.intercepts_)]
+
+
+def assert_params_allclose(est1, est2, rtol=1e-7, atol=1e-10):
+    p1, p2 = params_of(est1), params_of(est2)
+    assert len(p1) == len(p2)
+    for a, b in zip(p1, p2):
+        assert a.shape == b.shape
+        assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def assert_params_equal(est1, est2):
+    p1, p2 = params_of(est1), params_of(est2)
+    assert len(p1) == len(p2)
+    for a, b in zip(p1, p2):
+        assert a.dtype == b.dtype
+        assert_array_equal(a, b)
+
+
+# ====================================================================== targets
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("X,y", [(X_MULTI, Y_MULTI), (X_BIN, Y_BIN)], ids=["multi", "bin"])
+def test_lbfgs_classification(X, y, activation):
+    clf = FCNNClassifier(
+        hidden_layer_sizes=50, solver="lbfgs", max_iter=150, random_state=1,
+        activation=activation,
+    )
+    clf.fit(X[:150], y[:150])
+    pred = clf.predict(X[150:])
+    assert clf.score(X[:150], y[:150]) > 0.95
+    assert pred.shape == (50,)
+    assert pred.dtype.kind == y.dtype.kind
+    assert_array_equal(clf.classes_, np.unique(y))
+
+
+def test_binary_attributes_and_proba():
+    clf = FCNNClassifier((5,), activation="logistic", random_state=1, max_iter=200)
+    clf.fit(X_BIN[:50], Y_BIN[:50])
+    assert clf.out_activation_ == "logistic"
+    assert clf.n_outputs_ == 1
+    assert clf.n_layers_ == 3
+    assert clf.n_features_in_ == X_BIN.shape[1]
+    assert [c.shape for c in clf.coefs_] == [(64, 5), (5, 1)]
+    assert [b.shape for b in clf.intercepts_] == [(5,), (1,)]
+    proba = clf.predict_proba(X_BIN[:50])
+    log_proba = clf.predict_log_proba(X_BIN[:50])
+    assert proba.shape == (50, 2)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert_array_equal(proba.argmax(1), log_proba.argmax(1))
+    assert_allclose(log_proba, np.log(proba), rtol=1e-7, atol=1e-12)
+    assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X_BIN[:50]))
+    assert roc_auc_score(Y_BIN[:50], proba[:, 1]) == 1.0
+
+
+def test_multiclass_attributes_and_proba():
+    clf = FCNNClassifier((5,), random_state=0, max_iter=50).fit(X_MULTI[:10], Y_MULTI[:10])
+    assert clf.out_activation_ == "softmax"
+    assert clf.n_outputs_ == 3
+    proba = clf.predict_proba(X_MULTI[:10])
+    log_proba = clf.predict_log_proba(X_MULTI[:10])
+    assert proba.shape == (10, 3)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert_array_equal(proba.argmax(1), log_proba.argmax(1))
+    assert_allclose(log_proba, np.log(proba), rtol=1e-7, atol=1e-12)
+    assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X_MULTI[:10]))
+
+
+def test_multilabel_indicator():
+    X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
+    clf = FCNNClassifier(
+        hidden_layer_sizes=50, solver="lbfgs", alpha=1e-5, max_iter=150,
+        random_state=0, activation="logistic",
+    )
+    clf.fit(X, Y)
+    assert clf.score(X, Y) > 0.97
+    assert clf.out_activation_ == "logistic"
+    assert clf.n_outputs_ == Y.shape[1]
+    pred = clf.predict(X)
+    assert pred.shape == Y.shape
+    assert set(np.unique(pred)) <= {0, 1}
+    proba = clf.predict_proba(X)
+    assert proba.shape == Y.shape
+    assert_array_equal(proba > 0.5, Y.astype(bool))
+    # independent sigmoids: rows do not sum to one
+    assert ((proba.sum(1) - 1) ** 2).sum() > 1e-10
+    log_proba = clf.predict_log_proba(X)
+    mask = proba > 1e-300
+    assert_allclose(log_proba[mask], np.log(proba[mask]), rtol=1e-7, atol=1e-12)
+
+
+def test_multilabel_partial_fit():
+    X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
+    clf = FCNNClassifier(
+        solver="sgd", hidden_layer_sizes=50, random_state=0, activation="logistic",
+        alpha=1e-5, learning_rate_init=0.2,
+    )
+    for _ in range(100):
+        clf.partial_fit(X, Y, classes=[0, 1, 2, 3, 4])
+    assert clf.score(X, Y) > 0.9
+
+
+def test_multilabel_early_stopping_runs():
+    X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
+    clf = FCNNClassifier((10,), early_stopping=True, max_iter=20, random_state=0)
+    assert clf.fit(X, Y).predict(X).shape == Y.shape
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["cat", "dog", "fish"]),
+        np.array(["cat", "dog", "fish"], dtype=object),
+        np.array(["no", "yes"]),
+        np.array([-7, 5, 100]),
+        np.array([3, 9]),
+        np.array([1.0, 3.0]),
+    ],
+    ids=["str3", "obj3", "str2", "int3", "int2", "float2"],
+)
+def test_label_types(labels):
+    rng = np.random.RandomState(0)
+    X = rng.randn(90, 4)
+    idx = np.argmax(X[:, : len(labels)], axis=1) if len(labels) > 2 else (X[:, 0] > 0).astype(int)
+    y = labels[idx]
+    clf = FCNNClassifier((10,), solver="lbfgs", random_state=0, max_iter=200).fit(X, y)
+    assert_array_equal(clf.classes_, np.sort(labels))
+    pred = clf.predict(X)
+    if y.dtype.kind in "OU":
+        assert pred.dtype.kind in "OU"
+    else:
+        assert pred.dtype.kind == y.dtype.kind
+    assert set(pred) <= set(labels)
+    assert clf.score(X, y) > 0.9
+    proba = clf.predict_proba(X)
+    assert proba.shape == (90, len(labels))
+    assert_array_equal(clf.classes_[proba.argmax(1)], pred)
+
+
+def test_list_inputs():
+    X = [[3, 2], [1, 6], [5, 6], [-2, -4]]
+    y = [1, 1, 1, 0]
+    clf = FCNNClassifier((4,), solver="lbfgs", random_state=0).fit(X, y)
+    assert clf.predict([[3, 2]]).shape == (1,)
+    reg = FCNNRegressor((4,), solver="lbfgs", random_state=0).fit(X, [1.0, 2.0, 3.0, 4.0])
+    assert reg.predict(X).shape == (4,)
+
+
+def test_lbfgs_regression():
+    for activation in ACTIVATIONS:
+        reg = FCNNRegressor(
+            hidden_layer_sizes=50, solver="lbfgs", max_iter=200, tol=1e-3,
+            random_state=1, activation=activation,
+        ).fit(X_REG, Y_REG)
+        assert reg.out_activation_ == "identity"
+        if activation == "identity":
+            assert reg.score(X_REG, Y_REG) > 0.80
+        else:
+            assert reg.score(X_REG, Y_REG) > 0.98
+
+
+def test_multioutput_regression():
+    X, y = make_regression(n_samples=200, n_targets=5, random_state=11)
+    reg = FCNNRegressor(
+        solver="lbfgs", hidden_layer_sizes=50, max_iter=200, tol=1e-2, random_state=1
+    ).fit(X, y)
+    assert reg.score(X, y) > 0.9
+    assert reg.n_outputs_ == 5
+    assert reg.predict(X).shape == (200, 5)
+    assert reg.coefs_[-1].shape == (50, 5)
+
+
+def test_regressor_single_column_y_is_raveled():
+    y2d = Y_SMALL_REG.reshape(-1, 1)
+    reg = FCNNRegressor((5,), solver="lbfgs", random_state=0, max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X_SMALL, y2d)
+    assert reg.predict(X_SMALL).shape == (60,)
+
+
+def test_poisson_regressor():
+    reg = FCNNRegressor((10,), loss="poisson", solver="lbfgs", random_state=0).fit(
+        X_SMALL, Y_SMALL_POIS
+    )
+    assert reg.out_activation_ == "exp"
+    assert (reg.predict(X_SMALL) > 0).all()
+
+
+# ================================================== hidden_layer_sizes variants
+def test_hidden_layer_sizes_int_and_positional():
+    clf = FCNNClassifier(hidden_layer_sizes=7, max_iter=5, random_state=0).fit(X_BIN, Y_BIN)
+    assert clf.coefs_[0].shape == (64, 7)
+    assert clf.n_layers_ == 3
+
+    reg = FCNNRegressor((50,))
+    assert reg.get_params()["hidden_layer_sizes"] == (50,)
+    assert reg.get_params()["loss"] == "squared_error"
+    reg.set_params(max_iter=5, random_state=0).fit(X_REG, Y_REG)
+    assert [c.shape for c in reg.coefs_] == [(10, 50), (50, 1)]
+
+    reg = FCNNRegressor((6, 4), "tanh", max_iter=5, random_state=0)
+    assert reg.activation == "tanh"
+    reg.fit(X_REG, Y_REG)
+    assert [c.shape for c in reg.coefs_] == [(10, 6), (6, 4), (4, 1)]
+    assert reg.n_layers_ == 4
+
+    clf = FCNNClassifier((6,), "logistic")
+    assert clf.activation == "logistic" and clf.hidden_layer_sizes == (6,)
+
+
+def test_hidden_layer_sizes_list_and_array():
+    for hls in ([4, 3], np.array([4, 3])):
+        clf = FCNNClassifier(hidden_layer_sizes=hls, max_iter=3, random_state=0)
+        clf.fit(X_BIN, Y_BIN)
+        assert [c.shape for c in clf.coefs_] == [(64, 4), (4, 3), (3, 1)]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_empty_hidden_layers_shapes(solver):
+    clf = FCNNClassifier((), solver=solver, max_iter=20, random_state=0).fit(X_MULTI, Y_MULTI)
+    assert clf.n_layers_ == 2
+    assert [c.shape for c in clf.coefs_] == [(64, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(3,)]
+    assert clf.predict_proba(X_MULTI).shape == (200, 3)
+    reg = FCNNRegressor((), solver=solver, max_iter=20, random_state=0).fit(X_REG, Y_REG)
+    assert [c.shape for c in reg.coefs_] == [(10, 1)]
+
+
+def test_empty_hidden_layers_is_ridge():
+    # 0.5*mean squared error + 0.5*alpha*||W||^2/n  ==  Ridge(alpha) objective / n
+    X = StandardScaler().fit_transform(X_REG)
+    for alpha in [0.0, 3.0]:
+        reg = FCNNRegressor(
+            (), activation="identity", solver="lbfgs", alpha=alpha, tol=1e-12,
+            max_iter=2000, random_state=0,
+        ).fit(X, Y_REG)
+        ref = Ridge(alpha=alpha).fit(X, Y_REG) if alpha else LinearRegression().fit(X, Y_REG)
+        assert_allclose(reg.coefs_[0].ravel(), ref.coef_, rtol=1e-4, atol=1e-5)
+        assert_allclose(reg.intercepts_[0], [ref.intercept_], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_empty_hidden_layers_is_logistic_regression(multiclass):
+    # mean log-loss + 0.5*alpha*||W||^2/n  ==  LogisticRegression(C=1/alpha) objective / n
+    X, y = make_classification(
+        n_samples=150, n_features=5, n_informative=3, n_classes=3 if multiclass else 2,
+        flip_y=0.2, random_state=0,
+    )
+    alpha = 1.0
+    clf = FCNNClassifier(
+        (), solver="lbfgs", alpha=alpha, tol=1e-12, max_iter=3000, random_state=0
+    ).fit(X, y)
+    lr = LogisticRegression(C=1.0 / alpha, tol=1e-12, max_iter=10000).fit(X, y)
+    assert_allclose(clf.predict_proba(X), lr.predict_proba(X), rtol=1e-3, atol=1e-5)
+    if not multiclass:
+        assert_allclose(clf.coefs_[0].ravel(), lr.coef_.ravel(), rtol=1e-3, atol=1e-4)
+        assert_allclose(clf.intercepts_[0], lr.intercept_, rtol=1e-3, atol=1e-4)
+
+
+def test_empty_hidden_layers_poisson_is_glm():
+    rng = np.random.default_rng(0)
+    X = np.linspace(0, 1, 100).reshape(-1, 1)
+    y = rng.poisson(np.exp(X.ravel() + 1))
+    glm = PoissonRegressor(alpha=0, tol=1e-10).fit(X, y)
+    reg = FCNNRegressor(
+        (), loss="poisson", alpha=0, solver="lbfgs", tol=1e-10, max_iter=2000, random_state=1
+    ).fit(X, y)
+    assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-4)
+    assert_allclose(reg.coefs_[0].ravel(), glm.coef_, rtol=1e-4, atol=1e-6)
+
+
+# ======================================================= probability robustness
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_proba_never_minus_inf(kind, dtype):
+    X = X_SMALL
+    y = {"binary": Y_SMALL_BIN, "multiclass": Y_SMALL_MULTI, "multilabel": Y_SMALL_ML}[kind]
+    clf = FCNNClassifier((8,), solver="lbfgs", max_iter=100, random_state=0)
+    clf.fit(X.astype(dtype), y)
+    X_big = (X * 1e4).astype(dtype)
+    proba = clf.predict_proba(X_big)
+    log_proba = clf.predict_log_proba(X_big)
+    assert np.isfinite(proba).all()
+    assert np.isfinite(log_proba).all(), "predict_log_proba returned -inf/nan"
+    assert (log_proba <= 0).all()
+    if kind != "multilabel":
+        assert_allclose(proba.sum(1), 1.0, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    # saturated probabilities really are tiny, so this input is extreme
+    assert proba.min() < 1e-30
+    # reference: stable log-softmax / log-sigmoid of the logits
+    z = raw_output(clf, X_big)
+    if kind == "binary":
+        ref = np.c_[log_expit(-z[:, 0]), log_expit(z[:, 0])]
+    elif kind == "multiclass":
+        ref = log_softmax(z, axis=1)
+    else:
+        ref = log_expit(z)
+    rtol = 1e-3 if dtype == np.float32 else 1e-6
+    assert_allclose(log_proba, ref, rtol=rtol, atol=1e-3 if dtype == np.float32 else 1e-8)
+    # where probabilities are not tiny, log_proba == log(proba)
+    mask = proba > 1e-200 if dtype == np.float64 else proba > 1e-30
+    assert_allclose(
+        log_proba[mask], np.log(proba[mask]), rtol=1e-4 if dtype == np.float32 else 1e-7,
+        atol=1e-5 if dtype == np.float32 else 1e-12,
+    )
+    # predict is consistent with the probabilities
+    if kind != "multilabel":
+        assert_array_equal(clf.classes_[log_proba.argmax(1)], clf.predict(X_big))
+
+
+# ==================================================================== dtypes
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_preserved(Est, solver, dtype):
+    X = X_MULTI.astype(dtype)
+    y = Y_MULTI if Est is FCNNClassifier else Y_MULTI.astype(float)
+    est = Est((5, 3), solver=solver, max_iter=10, random_state=1).fit(X, y)
+    assert all(c.dtype == dtype for c in est.coefs_)
+    assert all(b.dtype == dtype for b in est.intercepts_)
+    assert np.isfinite(est.loss_)
+    if Est is FCNNClassifier:
+        assert est.predict_proba(X).dtype == dtype
+        assert est.predict_log_proba(X).dtype == dtype
+    else:
+        assert est.predict(X).dtype == dtype
+
+
+def test_integer_X_becomes_float64():
+    X = (X_MULTI * 16).astype(np.int64)
+    reg = FCNNRegressor((5,), max_iter=5, random_state=0).fit(X, Y_MULTI.astype(float))
+    assert reg.coefs_[0].dtype == np.float64
+    assert reg.predict(X).dtype == np.float64
+
+
+def test_float32_float64_predictions_agree():
+    X = X_BIN
+    c64 = FCNNClassifier((5, 3), alpha=1e-5, random_state=1, max_iter=100, tol=1e-1)
+    c64.fit(X[:150], Y_BIN[:150])
+    c32 = FCNNClassifier((5, 3), alpha=1e-5, random_state=1, max_iter=100, tol=1e-1)
+    c32.fit(X[:150].astype(np.float32), Y_BIN[:150])
+    assert_array_equal(c64.predict(X[150:]), c32.predict(X[150:].astype(np.float32)))
+    assert_allclose(c64.predict_proba(X[150:]), c32.predict_proba(X[150:].astype(np.float32)),
+                    rtol=1e-2)
+    r64 = FCNNRegressor((5, 3), alpha=1e-5, random_state=1, max_iter=150, tol=1e-3)
+    r64.fit(X[:150], Y_BIN[:150].astype(float))
+    r32 = FCNNRegressor((5, 3), alpha=1e-5, random_state=1, max_iter=150, tol=1e-3)
+    r32.fit(X[:150].astype(np.float32), Y_BIN[:150].astype(float))
+    assert_allclose(r64.predict(X[150:]), r32.predict(X[150:].astype(np.float32)),
+                    rtol=5e-4, atol=1e-4)
+
+
+# ==================================================================== sparse
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_dense_csr_csc_same_fit(Est, solver):
+    rng = np.random.RandomState(0)
+    X = rng.rand(80, 30)
+    X[X < 0.7] = 0.0
+    y = (X.sum(1) > np.median(X.sum(1))).astype(int)
+    if Est is FCNNRegressor:
+        y = X @ rng.randn(30)
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, random_state=0, batch_size=16,
+              max_iter=20 if solver == "lbfgs" else 5)
+    fits = [Est(**kw).fit(Xc, y) for Xc in (X, sp.csr_matrix(X), sp.csc_matrix(X))]
+    for other in fits[1:]:
+        assert_params_allclose(fits[0], other, rtol=1e-6, atol=1e-9)
+    out = fits[0].predict_proba if Est is FCNNClassifier else fits[0].predict
+    ref = out(X)
+    for Xc in (sp.csr_matrix(X), sp.csc_matrix(X), sp.csr_array(X)):
+        assert_allclose(out(Xc), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_sparse_predictions_match():
+    X = X_BIN[:50]
+    y = Y_BIN[:50]
+    clf = FCNNClassifier(solver="lbfgs", hidden_layer_sizes=15, random_state=1)
+    pred1 = clf.fit(X, y).predict(X)
+    pred2 = clf.fit(sp.csr_matrix(X), y).predict(sp.csr_matrix(X))
+    assert_array_equal(pred1, pred2)
+    assert_array_equal(clf.predict(X), clf.predict(sp.csr_matrix(X)))
+
+
+# ============================================================= sample_weight
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_integer_sample_weight_equals_repetition_lbfgs(Est):
+    rng = np.random.RandomState(42)
+    X = rng.randn(40, 4)
+    y = (X[:, 0] - X[:, 1] > 0).astype(int) if Est is FCNNClassifier else X @ [1, 2, -1, 0.5]
+    sw = rng.randint(0, 4, size=40)
+    sw[:2] = [1, 2]
+    if Est is FCNNClassifier:
+        # keep both classes present with positive weight
+        sw[np.flatnonzero(y == 0)[0]] = 1
+        sw[np.flatnonzero(y == 1)[0]] = 1
+    X_rep, y_rep = np.repeat(X, sw, axis=0), np.repeat(y, sw, axis=0)
+    kw = dict(hidden_layer_sizes=(6,), solver="lbfgs", alpha=1e-3, max_iter=40, random_state=0)
+    a = Est(**kw).fit(X, y, sample_weight=sw)
+    b = Est(**kw).fit(X_rep, y_rep)
+    assert_params_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert_allclose(a.loss_, b.loss_, rtol=1e-7)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_zero_sample_weight_equals_dropping(Est, solver):
+    X, y = X_SMALL, (Y_SMALL_MULTI if Est is FCNNClassifier else Y_SMALL_REG)
+    sw = np.ones(len(y))
+    drop = [3, 17, 40]
+    sw[drop] = 0.0
+    keep = np.setdiff1d(np.arange(len(y)), drop)
+    # full batch + no shuffling: batches are identical up to the dropped rows
+    kw = dict(hidden_layer_sizes=(6,), solver=solver, shuffle=False, batch_size="auto",
+              max_iter=15, random_state=0, learning_rate_init=0.01)
+    a = Est(**kw).fit(X, y, sample_weight=sw)
+    b = Est(**kw).fit(X[keep], y[keep])
+    assert_params_allclose(a, b, rtol=1e-6, atol=1e-9)
+    assert_allclose(a.loss_, b.loss_, rtol=1e-7)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_unit_and_scaled_sample_weight(solver):
+    kw = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=10, random_state=0)
+    a = FCNNRegressor(**kw).fit(X_SMALL, Y_SMALL_REG)
+    b = FCNNRegressor(**kw).fit(X_SMALL, Y_SMALL_REG, sample_weight=np.ones(60))
+    assert_params_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # objective = (sum_i s_i l_i + 0.5 alpha ||W||^2) / sum_i s_i, so scaling every weight
+    # by 7 is the same as dividing alpha by 7 (as repeating each row 7 times would be)
+    c = FCNNRegressor(alpha=1e-3, **kw).fit(X_SMALL, Y_SMALL_REG, sample_weight=SW_SMALL)
+    d = FCNNRegressor(alpha=7e-3, **kw).fit(X_SMALL, Y_SMALL_REG, sample_weight=7.0 * SW_SMALL)
+    assert_params_allclose(c, d, rtol=1e-6, atol=1e-9)
+    # and non-uniform weights do change the fit
+    assert not np.allclose(a.coefs_[0], c.coefs_[0])
+
+
+def test_sample_weight_with_early_stopping():
+    X, y = make_regression(n_samples=100, n_features=2, n_informative=2, random_state=42)
+    kw = dict(hidden_layer_sizes=10, solver="adam", early_stopping=True, tol=1e-2,
+              learning_rate_init=0.01, batch_size=10, random_state=42)
+    m1 = FCNNRegressor(**kw).fit(X, y, sample_weight=np.ones_like(y))
+    m2 = FCNNRegressor(**kw).fit(X, y)
+    assert_allclose(m1.predict(X), m2.predict(X))
+
+
+# =============================================================== partial_fit
+def test_partial_fit_requires_classes_first_call():
+    clf = FCNNClassifier((4,), solver="sgd")
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X_SMALL, Y_SMALL_BIN)
+    assert not hasattr(clf, "coefs_")
+
+
+def test_partial_fit_unseen_label_raises_and_names_it():
+    clf = FCNNClassifier((4,), solver="adam", random_state=0)
+    clf.partial_fit(X_SMALL[:30], np.array(["a", "b"])[Y_SMALL_BIN[:30]], classes=["a", "b"])
+    y_new = np.array(["a", "zebra"])[Y_SMALL_BIN[30:]]
+    before = params_of(clf)
+    with pytest.raises(ValueError, match="zebra"):
+        clf.partial_fit(X_SMALL[30:], y_new)
+    for a, b in zip(before, params_of(clf)):
+        assert_array_equal(a, b)
+
+
+def test_partial_fit_classes_subset_ok():
+    clf = FCNNClassifier(random_state=0, hidden_layer_sizes=(5,))
+    clf.partial_fit([[1], [2], [3]], ["a", "b", "c"], classes=["a", "b", "c", "d"])
+    clf.partial_fit([[4]], ["d"])
+    assert_array_equal(clf.classes_, ["a", "b", "c", "d"])
+    assert clf.predict_proba([[1]]).shape == (1, 4)
+    assert clf.score([[1], [2], [3], [4]], ["a", "b", "c", "d"]) > 0
+
+
+def test_partial_fit_changed_classes_raises():
+    clf = FCNNClassifier((3,), solver="sgd")
+    clf.partial_fit([[3, 2]], [0], classes=[0, 1])
+    with pytest.raises(ValueError):
+        clf.partial_fit([[3, 2]], [0], classes=[1, 2])
+
+
+def test_partial_fit_with_early_stopping_raises():
+    for Est, y in [(FCNNClassifier, Y_SMALL_BIN), (FCNNRegressor, Y_SMALL_REG)]:
+        est = Est((4,), early_stopping=True, random_state=0, max_iter=5)
+        kwargs = {"classes": [0, 1]} if Est is FCNNClassifier else {}
+        with pytest.raises(ValueError, match="early_stopping"):
+            est.partial_fit(X_SMALL, y, **kwargs)
+        est.fit(X_SMALL, y)
+        with pytest.raises(ValueError, match="early_stopping"):
+            est.partial_fit(X_SMALL, y)
+
+
+def test_lbfgs_has_no_partial_fit():
+    assert not hasattr(FCNNClassifier(solver="lbfgs"), "partial_fit")
+    assert not hasattr(FCNNRegressor(solver="lbfgs"), "partial_fit")
+    assert hasattr(FCNNRegressor(solver="sgd"), "partial_fit")
+
+
+@pytest.mark.parametrize(
+    "solver,lr_kw",
+    [("sgd", {}), ("sgd", {"learning_rate": "invscaling", "power_t": 0.3}), ("adam", {})],
+)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_partial_fit_epochs_equal_fit(Est, solver, lr_kw):
+    y = Y_SMALL_MULTI if Est is FCNNClassifier else Y_SMALL_REG
+    kw = dict(hidden_layer_sizes=(6,), solver=solver, shuffle=False, batch_size=16,
+              random_state=0, learning_rate_init=0.01, tol=0, n_iter_no_change=1000, **lr_kw)
+    full = Est(max_iter=7, **kw).fit(X_SMALL, y)
+    inc = Est(**kw)
+    for _ in range(7):
+        if Est is FCNNClassifier:
+            inc.partial_fit(X_SMALL, y, classes=np.unique(y))
+        else:
+            inc.partial_fit(X_SMALL, y)
+    assert_params_allclose(full, inc, rtol=1e-10, atol=1e-13)
+    assert inc.t_ == 7 * len(y)
+
+
+def test_partial_fit_continues_after_fit():
+    reg = FCNNRegressor((4,), solver="sgd", random_state=0, max_iter=3).fit(X_SMALL, Y_SMALL_REG)
+    before = params_of(reg)
+    reg.partial_fit(X_SMALL, Y_SMALL_REG)
+    after = params_of(reg)
+    assert [a.shape for a in before] == [a.shape for a in after]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_partial_fit_regression_learns():
+    for momentum in [0, 0.9]:
+        kw = dict(solver="sgd", activation="relu", random_state=1, learning_rate_init=0.01,
+                  batch_size=X_REG.shape[0], momentum=momentum)
+        m1 = FCNNRegressor(max_iter=100, **kw).fit(X_REG, Y_REG)
+        m2 = FCNNRegressor(**kw)
+        for _ in range(100):
+            m2.partial_fit(X_REG, Y_REG)
+        assert_allclose(m1.predict(X_REG), m2.predict(X_REG), rtol=1e-7, atol=1e-9)
+        assert m2.score(X_REG, Y_REG) > 0.65
+
+
+# ================================================================ warm_start
+@pytest.mark.parametrize(
+    "solver,extra",
+    [("sgd", {}), ("sgd", {"learning_rate": "invscaling"}),
+     ("sgd", {"nesterovs_momentum": False}), ("adam", {})],
+)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_warm_start_continuity_bitwise(Est, solver, extra):
+    y = Y_SMALL_MULTI if Est is FCNNClassifier else Y_SMALL_REG
+    kw = dict(hidden_layer_sizes=(7, 5), solver=solver, shuffle=False, batch_size=16,
+              random_state=0, learning_rate_init=0.01, tol=0, n_iter_no_change=1000, **extra)
+    ten = Est(max_iter=10, **kw).fit(X_SMALL, y)
+    ws = Est(max_iter=5, warm_start=True, **kw).fit(X_SMALL, y)
+    ws.fit(X_SMALL, y)
+    assert_params_equal(ten, ws)
+
+
+def test_warm_start_reuses_solution():
+    kw = dict(hidden_layer_sizes=(5,), solver="adam", random_state=0, max_iter=5)
+    a = FCNNRegressor(warm_start=True, **kw).fit(X_SMALL, Y_SMALL_REG)
+    first = params_of(a)
+    a.fit(X_SMALL, Y_SMALL_REG)
+    b = FCNNRegressor(warm_start=False, **kw).fit(X_SMALL, Y_SMALL_REG)
+    b.fit(X_SMALL, Y_SMALL_REG)  # cold refit: same as the first fit
+    for x, z in zip(first, params_of(b)):
+        assert_array_equal(x, z)
+    assert any(not np.array_equal(x, z) for x, z in zip(first, params_of(a)))
+
+
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_warm_start_full_iteration(Est):
+    y = Y_SMALL_MULTI
+    clf = Est(hidden_layer_sizes=2, solver="sgd", warm_start=True, max_iter=3, random_state=0)
+    clf.fit(X_SMALL, y)
+    assert clf.n_iter_ == 3
+    clf.fit(X_SMALL, y)
+    assert clf.n_iter_ == 3
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_warm_start_no_convergence(Est, solver):
+    y = Y_SMALL_MULTI
+    model = Est((5,), solver=solver, warm_start=True, max_iter=10, n_iter_no_change=np.inf,
+                random_state=0, tol=0)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X_SMALL, y)
+    assert model.n_iter_ == 10
+    model.set_params(max_iter=20)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X_SMALL, y)
+    assert model.n_iter_ == 20
+
+
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_warm_start_with_early_stopping(Est):
+    mlp = Est((5,), max_iter=10, random_state=0, warm_start=True, early_stopping=True,
+              n_iter_no_change=1000)
+    mlp.fit(X_MULTI, Y_MULTI)
+    n = len(mlp.validation_scores_)
+    mlp.set_params(max_iter=20)
+    mlp.fit(X_MULTI, Y_MULTI)
+    assert len(mlp.validation_scores_) > n
+
+
+def test_warm_start_class_change_raises():
+    clf = FCNNClassifier((2,), solver="lbfgs", warm_start=True, random_state=42, tol=1e-2)
+    clf.fit(X_MULTI, Y_MULTI)
+    clf.fit(X_MULTI, Y_MULTI)
+    with pytest.raises(ValueError, match="warm_start"):
+        clf.fit(X_MULTI, (Y_MULTI + 1) % 4)
+
+
+# ============================================================ early stopping
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_early_stopping_attributes(Est):
+    X, y = X_BIN[:100], Y_BIN[:100]
+    tol = 0.2
+    est = Est(tol=tol, max_iter=3000, solver="sgd", early_stopping=True, random_state=0)
+    est.fit(X, y)
+    assert est.max_iter > est.n_iter_
+    assert est.best_loss_ is None
+    assert isinstance(est.validation_scores_, list)
+    assert len(est.validation_scores_) == est.n_iter_
+    assert len(est.loss_curve_) == est.n_iter_
+    scores = est.validation_scores_
+    assert max(scores) == est.best_validation_score_
+    assert est.best_validation_score_ + tol > scores[-2]
+    assert est.best_validation_score_ + tol > scores[-1]
+
+    est = Est(tol=tol, max_iter=3000, solver="sgd", early_stopping=False, random_state=0)
+    est.fit(X, y)
+    assert est.validation_scores_ is None
+    assert est.best_validation_score_ is None
+    assert est.best_loss_ is not None
+
+
+@pytest.mark.parametrize("solver", STOCHASTIC)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_early_stopping_restores_best_weights(Est, solver):
+    if Est is FCNNClassifier:
+        X, y = X_MULTI, Y_MULTI
+    else:
+        X, y = X_REG, Y_REG
+    kw = dict(hidden_layer_sizes=(20,), solver=solver, early_stopping=True,
+              validation_fraction=0.2, random_state=0, learning_rate_init=0.05,
+              batch_size=32, tol=0.0)
+    est = Est(max_iter=300, n_iter_no_change=8, **kw).fit(X, y)
+    scores = np.asarray(est.validation_scores_)
+    best_epoch = int(np.argmax(scores)) + 1  # first epoch reaching the maximum
+    assert est.best_validation_score_ == scores.max()
+    assert best_epoch < est.n_iter_, "test needs training to continue past the best epoch"
+    # The same run truncated at the best epoch ends with the weights of that epoch
+    ref = Est(max_iter=best_epoch, n_iter_no_change=1000, **kw).fit(X, y)
+    assert_array_equal(ref.validation_scores_, scores[:best_epoch])
+    assert_params_allclose(est, ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("counts", [(70, 30), (60, 30, 10), (40, 30, 20, 10)])
+def test_early_stopping_split_is_stratified(counts):
+    # With a constant X (zeros) and no hidden layer, every sample gets exactly the same
+    # prediction, so the validation accuracy is the share of the predicted class in the
+    # validation split. A stratified 10 % split of 100 samples holds exactly counts/10
+    # of each class, so every score must be one of counts/100.
+    n = sum(counts)
+    allowed = {c / n for c in counts}
+    X = np.zeros((n, 2))
+    y0 = np.repeat(np.arange(len(counts)), counts)
+    for seed in range(6):
+        y = np.random.RandomState(seed).permutation(y0)
+        clf = FCNNClassifier((), early_stopping=True, validation_fraction=0.1, max_iter=8,
+                             n_iter_no_change=100, random_state=seed, learning_rate_init=0.05)
+        clf.fit(X, y)
+        assert len(clf.validation_scores_) == clf.n_iter_ == 8
+        for s in clf.validation_scores_:
+            assert any(abs(s - a) < 1e-12 for a in allowed), (
+                f"validation score {s} is not one of {sorted(allowed)}: split not stratified"
+            )
+
+
+def test_early_stopping_string_labels():
+    X, y = make_classification(n_samples=200, n_features=10, n_classes=3, n_informative=5,
+                               random_state=42)
+    y = np.array(["class_a", "class_b", "class_c"], dtype=object)[y]
+    clf = FCNNClassifier((10,), early_stopping=True, max_iter=50, random_state=42).fit(X, y)
+    assert clf.validation_scores_ is not None
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert np.isfinite(clf.validation_scores_).all()
+
+
+def test_early_stopping_diverging_loss_does_not_raise():
+    rng = np.random.RandomState(0)
+    X = rng.rand(150, 4) * 8
+    y = (X @ [1.0, 2.0, 3.0, 4.0]) / 10
+    mlp = FCNNRegressor(
+        hidden_layer_sizes=100, activation="identity", solver="sgd", learning_rate_init=1,
+        max_iter=20, early_stopping=True, n_iter_no_change=10, random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mlp.fit(X, y)
+    assert str(mlp.validation_scores_[-1]) == str(np.nan)
+    assert isinstance(mlp.validation_scores_[-1], float)
+    # best (finite) weights were restored
+    assert all(np.isfinite(c).all() for c in mlp.coefs_)
+
+
+# ============================================================ stopping rules
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("n_iter_no_change", [1, 2, 5])
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_n_iter_no_change_rule(Est, n_iter_no_change, early_stopping):
+    # with a huge tol no epoch after the first counts as an improvement; training stops
+    # once the no-improvement count exceeds n_iter_no_change
+    est = Est((5,), solver="sgd", tol=1e9, n_iter_no_change=n_iter_no_change, max_iter=100,
+              random_state=0, early_stopping=early_stopping)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X_BIN[:100], Y_BIN[:100])
+    assert est.n_iter_ == n_iter_no_change + 2
+    assert len(est.loss_curve_) == est.n_iter_
+
+
+def test_n_iter_no_change_inf_runs_to_max_iter():
+    clf = FCNNClassifier((5,), tol=1e9, max_iter=60, solver="sgd", n_iter_no_change=np.inf,
+                         random_state=0)
+    with pytest.warns(ConvergenceWarning, match="60"):
+        clf.fit(X_BIN[:100], Y_BIN[:100])
+    assert clf.n_iter_ == 60
+
+
+def test_tolerance_stops_early():
+    clf = FCNNClassifier(tol=0.5, max_iter=3000, solver="sgd", random_state=0)
+    clf.fit([[3, 2], [1, 6]], [1, 0])
+    assert clf.max_iter > clf.n_iter_
+
+
+def test_adaptive_learning_rate_stops():
+    clf = FCNNClassifier(tol=0.5, max_iter=3000, solver="sgd", learning_rate="adaptive",
+                         random_state=0)
+    clf.fit([[3, 2], [1, 6]], [1, 0])
+    assert clf.max_iter > clf.n_iter_
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_convergence_warning_at_max_iter(Est, solver):
+    est = Est((10,), solver=solver, max_iter=3, tol=0, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X_MULTI, Y_MULTI)
+    assert est.n_iter_ == 3
+
+
+def test_no_convergence_warning_when_converged():
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        FCNNClassifier(tol=0.5, max_iter=3000, solver="sgd", random_state=0).fit(
+            [[3, 2], [1, 6]], [1, 0]
+        )
+    assert not [w for w in rec if issubclass(w.category, ConvergenceWarning)]
+
+
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_lbfgs_max_fun(Est):
+    est = Est(solver="lbfgs", hidden_layer_sizes=50, max_iter=150, max_fun=10, tol=0.0,
+              random_state=1)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X_MULTI, Y_MULTI)
+    assert est.n_iter_ <= 10
+
+
+# ========================================================= fitted attributes
+@pytest.mark.parametrize("solver", STOCHASTIC)
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_loss_curve_n_iter_t(Est, solver):
+    est = Est((8,), solver=solver, max_iter=30, random_state=0).fit(X_MULTI, Y_MULTI)
+    assert len(est.loss_curve_) == est.n_iter_
+    assert est.t_ == X_MULTI.shape[0] * est.n_iter_
+    assert est.loss_ == est.loss_curve_[-1]
+    assert est.best_loss_ == min(est.loss_curve_)
+    assert all(np.isfinite(est.loss_curve_))
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+@pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
+def test_lbfgs_attributes(Est):
+    est = Est((8,), solver="lbfgs", max_iter=30, random_state=0).fit(X_MULTI, Y_MULTI)
+    assert 1 <= est.n_iter_ <= 30
+    assert np.isfinite(est.loss_)
+
+
+def test_alpha_shrinks_weights():
+    X, y = X_BIN[:100], Y_BIN[:100]
+    sums = []
+    for alpha in [0, 1]:
+        mlp = FCNNClassifier(hidden_layer_sizes=10, alpha=alpha, random_state=1).fit(X, y)
+        sums.append(np.array([np.abs(c).sum() for c in mlp.coefs_]))
+    assert (sums[0] > sums[1]).all()
+
+
+def test_shuffle_changes_training():
+    X, y = make_regression(n_samples=50, n_features=5, random_state=0)
+    for shuffle in [True, False]:
+        kw = dict(hidden_layer_sizes=1, max_iter=1, batch_size=1, random_state=0, shuffle=shuffle)
+        m1 = FCNNRegressor(**kw).fit(X, y)
+        m2 = FCNNRegressor(**kw).fit(X, y)
+        assert np.array_equal(m1.coefs_[0], m2.coefs_[0])
+    kw = dict(hidden_layer_sizes=1, max_iter=1, batch_size=1, random_state=0)
+    m1 = FCNNRegressor(shuffle=True, **kw).fit(X, y)
+    m2 = FCNNRegressor(shuffle=False, **kw).fit(X, y)
+    assert not np.array_equal(m1.coefs_[0], m2.coefs_[0])
+
+
+def test_random_state_reproducible_and_matters():
+    kw = dict(hidden_layer_sizes=(5,), max_iter=5)
+    a = FCNNClassifier(random_state=3, **kw).fit(X_MULTI, Y_MULTI)
+    b = FCNNClassifier(random_state=3, **kw).fit(X_MULTI, Y_MULTI)
+    c = FCNNClassifier(random_state=4, **kw).fit(X_MULTI, Y_MULTI)
+    assert_params_equal(a, b)
+    assert not np.allclose(a.coefs_[0], c.coefs_[0])
+
+
+def test_verbose(capsys):
+    clf = FCNNClassifier(solver="sgd", max_iter=2, verbose=10, hidden_layer_sizes=2)
+    clf.fit([[3, 2], [1, 6]], [1, 0])
+    clf.partial_fit([[3, 2], [1, 6]], [1, 0])
+    out, _ = capsys.readouterr()
+    assert "Iteration" in out
+    FCNNClassifier(solver="sgd", max_iter=2, hidden_layer_sizes=2).fit([[3, 2], [1, 6]], [1, 0])
+    out, _ = capsys.readouterr()
+    assert "Iteration" not in out
+
+
+def test_nonfinite_weights_raise():
+    rng = np.random.RandomState(0)
+    fmax = np.finfo(np.float64).max
+    X = fmax * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match="non-finite"):
+            FCNNRegressor(hidden_layer_sizes=(10,), max_iter=5).fit(X, y)
+
+
+# ================================================= same trajectory as sklearn
+def _trajectory_case(case):
+    """(estimator pair, y, fit kwargs, loss ratio ours/sklearn)"""
+    if case == "binary":
+        return FCNNClassifier, MLPClassifier, Y_SMALL_BIN, {}, {}
+    if case == "multiclass":
+        return FCNNClassifier, MLPClassifier, Y_SMALL_MULTI, {}, {}
+    if case == "multilabel":
+        return FCNNClassifier, MLPClassifier, Y_SMALL_ML, {}, {}
+    if case == "regression":
+        return FCNNRegressor, MLPRegressor, Y_SMALL_REG, {}, {}
+    if case == "regression_sw":
+        return FCNNRegressor, MLPRegressor, Y_SMALL_REG, {}, {"sample_weight": SW_SMALL}
+    if case == "binary_sw":
+        return FCNNClassifier, MLPClassifier, Y_SMALL_BIN, {}, {"sample_weight": SW_SMALL}
+    if case == "poisson":
+        return FCNNRegressor, MLPRegressor, Y_SMALL_POIS, {"loss": "poisson"}, {}
+    if case == "multioutput":
+        return FCNNRegressor, MLPRegressor, Y_SMALL_REG2, {"alpha": 0.0}, {}
+    raise ValueError(case)
+
+
+TRAJ_CASES = ["binary", "multiclass", "multilabel", "regression", "regression_sw",
+              "binary_sw", "poisson", "multioutput"]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("solver", STOCHASTIC)
+@pytest.mark.parametrize("case", TRAJ_CASES)
+def test_same_trajectory_as_sklearn(case, solver, activation):
+    Ours, Theirs, y, extra, fit_kw = _trajectory_case(case)
+    kw = dict(hidden_layer_sizes=(7, 5), activation=activation, solver=solver, batch_size=16,
+              max_iter=5, random_state=0, learning_rate_init=0.01, alpha=1e-3,
+              n_iter_no_change=1000)
+    kw.update(extra)
+    ours = Ours(**kw).fit(X_SMALL, y, **fit_kw)
+    theirs = Theirs(**kw).fit(X_SMALL, y, **fit_kw)
+    assert_params_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+    assert ours.n_iter_ == theirs.n_iter_ == 5
+    assert ours.t_ == theirs.t_
+    if case == "multioutput":
+        # ours reports 0.5 * sum over outputs (the objective); sklearn the mean over outputs
+        assert_allclose(ours.loss_curve_, np.asarray(theirs.loss_curve_) * y.shape[1], rtol=1e-7)
+    else:
+        assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-7)
+        assert_allclose(ours.best_loss_, theirs.best_loss_, rtol=1e-7)
+    if Ours is FCNNClassifier:
+        assert_allclose(ours.predict_proba(X_SMALL), theirs.predict_proba(X_SMALL),
+                        rtol=1e-7, atol=1e-10)
+        assert_array_equal(ours.predict(X_SMALL), theirs.predict(X_SMALL))
+    else:
+        assert_allclose(ours.predict(X_SMALL), theirs.predict(X_SMALL), rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:Got `batch_size`:UserWarning")
+@pytest.mark.parametrize(
+    "sgd_kw",
+    [
+        {"momentum": 0.0},
+        {"nesterovs_momentum": False},
+        {"learning_rate": "invscaling", "power_t": 0.4},
+        {"learning_rate": "adaptive"},
+        {"batch_size": 1, "learning_rate_init": 0.002},
+        {"batch_size": 200},
+        {"shuffle": False},
+    ],
+    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
+)
+def test_same_trajectory_as_sklearn_sgd_variants(sgd_kw):
+    kw = dict(hidden_layer_sizes=(6,), solver="sgd", batch_size=16, max_iter=5, random_state=1,
+              learning_rate_init=0.02, n_iter_no_change=1000)
+    kw.update(sgd_kw)
+    ours = FCNNRegressor(**kw).fit(X_SMALL, Y_SMALL_REG)
+    theirs = MLPRegressor(**kw).fit(X_SMALL, Y_SMALL_REG)
+    assert_params_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-7)
+
+
+@pytest.mark.parametrize("adam_kw", [{"beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-4},
+                                     {"learning_rate_init": 0.1}])
+def test_same_trajectory_as_sklearn_adam_variants(adam_kw):
+    kw = dict(hidden_layer_sizes=(6,), solver="adam", batch_size=16, max_iter=5, random_state=1,
+              n_iter_no_change=1000)
+    kw.update(adam_kw)
+    ours = FCNNClassifier(**kw).fit(X_SMALL, Y_SMALL_MULTI)
+    theirs = MLPClassifier(**kw).fit(X_SMALL, Y_SMALL_MULTI)
+    assert_params_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-7)
+
+
+@pytest.mark.parametrize("solver", STOCHASTIC)
+@pytest.mark.parametrize("case", ["multiclass", "regression"])
+def test_same_trajectory_as_sklearn_float32(case, solver):
+    Ours, Theirs, y, extra, fit_kw = _trajectory_case(case)
+    kw = dict(hidden_layer_sizes=(7,), solver=solver, batch_size=16, max_iter=5,
+              random_state=0, learning_rate_init=0.01, n_iter_no_change=1000)
+    X32 = X_SMALL.astype(np.float32)
+    ours = Ours(**kw).fit(X32, y)
+    theirs = Theirs(**kw).fit(X32, y)
+    assert ours.coefs_[0].dtype == np.float32
+    assert_params_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("Ours,Theirs,y", [
+    (FCNNClassifier, MLPClassifier, Y_SMALL_MULTI),
+    (FCNNRegressor, MLPRegressor, Y_SMALL_REG),
+], ids=["clf", "reg"])
+def test_same_stopping_epoch_as_sklearn(Ours, Theirs, y):
+    # A long run stopped by the tol / n_iter_no_change rule stops at the same epoch.
+    kw = dict(hidden_layer_sizes=(8,), solver="adam", batch_size=20, max_iter=500,
+              random_state=0, learning_rate_init=0.01, tol=1e-3, n_iter_no_change=5)
+    ours = Ours(**kw).fit(X_SMALL, y)
+    theirs = Theirs(**kw).fit(X_SMALL, y)
+    assert theirs.n_iter_ < 500
+    assert ours.n_iter_ == theirs.n_iter_
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
+    assert_params_allclose(ours, theirs, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("solver", STOCHASTIC)
+def test_same_trajectory_as_sklearn_sparse(solver, fmt):
+    rng = np.random.RandomState(3)
+    X = rng.rand(60, 12)
+    X[X < 0.6] = 0.0
+    Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+    kw = dict(hidden_layer_sizes=(7,), solver=solver, batch_size=16, max_iter=5,
+              random_state=0, learning_rate_init=0.01, n_iter_no_change=1000)
+    ours = FCNNClassifier(**kw).fit(Xs, Y_SMALL_MULTI)
+    theirs = MLPClassifier(**kw).fit(Xs, Y_SMALL_MULTI)
+    assert_params_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-7)
+
+
+@pytest.mark.parametrize("Ours,Theirs,y", [
+    (FCNNClassifier, MLPClassifier, Y_SMALL_MULTI),
+    (FCNNClassifier, MLPClassifier, Y_SMALL_BIN),
+    (FCNNRegressor, MLPRegressor, Y_SMALL_REG),
+], ids=["multiclass", "binary", "reg"])
+def test_same_lbfgs_iterates_as_sklearn(Ours, Theirs, y):
+    # same init, same objective and gradient -> scipy's L-BFGS takes the same first steps
+    kw = dict(hidden_layer_sizes=(7,), activation="tanh", solver="lbfgs", max_iter=5,
+              random_state=0, alpha=1e-3)
+    ours = Ours(**kw).fit(X_SMALL, y)
+    theirs = Theirs(**kw).fit(X_SMALL, y)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert_allclose(ours.loss_, theirs.loss_, rtol=1e-6)
+    assert_params_allclose(ours, theirs, rtol=1e-5, atol=1e-8)
