@@ -11,7 +11,12 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-compile_args = ["-O3"]
+# Neither flag changes a computed value: -fno-math-errno lets sqrt and friends
+# compile to single instructions (nothing here reads errno), -fno-trapping-math lets
+# branches such as leaky_relu's become vector selects (nothing reads the
+# floating-point exception flags). Both are needed for the element-wise loops to
+# vectorise.
+compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 if os.environ.get("FCNN_SK_NATIVE") == "1":
     compile_args.append("-march=native")
 

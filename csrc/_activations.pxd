@@ -1,3 +1,4 @@
+# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
 # Hidden-layer activations, each written once beside its derivative.
 #
 # A derivative reads the stored activation OUTPUT a = f(z) where f' can be written
@@ -42,14 +43,14 @@ cdef inline floating logistic(floating z) noexcept nogil:
     return sigmoid(z)
 
 cdef inline floating logistic_grad(floating a) noexcept nogil:
-    return a * (1 - a)
+    return a * (<floating> 1 - a)
 
 
 cdef inline floating tanh_(floating z) noexcept nogil:
     return ftanh(z)
 
 cdef inline floating tanh_grad(floating a) noexcept nogil:
-    return 1 - a * a
+    return <floating> 1 - a * a
 
 
 cdef inline floating relu(floating z) noexcept nogil:
@@ -73,17 +74,18 @@ cdef inline floating elu(floating z) noexcept nogil:
 
 cdef inline floating elu_grad(floating a) noexcept nogil:
     # for z <= 0: d/dz (exp(z) - 1) = exp(z) = a + 1
-    return 1 if a > 0 else a + 1
+    return 1 if a > 0 else a + <floating> 1
 
 
 cdef inline floating gelu(floating z) noexcept nogil:
     # exact form z * Phi(z)
-    return 0.5 * z * (1 + ferf(z * <floating> 0.7071067811865476))
+    return <floating> 0.5 * z * (<floating> 1 + ferf(z * <floating> 0.7071067811865476))
 
 cdef inline floating gelu_grad_z(floating z) noexcept nogil:
     # Phi(z) + z * phi(z)
-    return (0.5 * (1 + ferf(z * <floating> 0.7071067811865476))
-            + z * <floating> 0.3989422804014327 * fexp(-0.5 * z * z))
+    cdef floating half = 0.5, one = 1
+    return (half * (one + ferf(z * <floating> 0.7071067811865476))
+            + z * <floating> 0.3989422804014327 * fexp(-half * z * z))
 
 
 cdef inline floating softplus_(floating z) noexcept nogil:
@@ -98,8 +100,8 @@ cdef inline floating swish(floating z) noexcept nogil:
     return z * sigmoid(z)
 
 cdef inline floating swish_grad_z(floating z) noexcept nogil:
-    cdef floating s = sigmoid(z)
-    return s * (1 + z * (1 - s))
+    cdef floating s = sigmoid(z), one = 1
+    return s * (one + z * (one - s))
 
 
 # --- array kernels -------------------------------------------------------------------

@@ -1,3 +1,4 @@
+# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
 # Row-major matrix products through scipy's BLAS (sgemm / dgemm).
 #
 # BLAS is column-major. A row-major (r x c) matrix with leading dimension ld is, to

@@ -1,8 +1,13 @@
+# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
 # Scalar math for fused float32/float64 kernels.
 #
 # libm has one function per precision (expf / exp); calling the double version on a
 # float promotes, converts back and is several times slower in the inner loops.
 # These inline wrappers pick the right one at compile time for each specialisation.
+#
+# Note for all kernels: Cython writes a literal such as ``1`` as the C double ``1.0``,
+# which would silently promote float32 arithmetic to double; hot float code therefore
+# spells its constants as typed values (``<floating> 1`` or a typed local).
 
 from cython cimport floating
 from libc.math cimport (exp, expf, expm1, expm1f, log, logf, log1p, log1pf,
@@ -67,10 +72,10 @@ cdef inline floating fabsval(floating x) noexcept nogil:
 
 cdef inline floating sigmoid(floating z) noexcept nogil:
     """Logistic function; exp is only taken of -|z|, so it never overflows."""
-    cdef floating e = fexp(-fabsval(z))
+    cdef floating e = fexp(-fabsval(z)), one = 1
     if z >= 0:
-        return 1 / (1 + e)
-    return e / (1 + e)
+        return one / (one + e)
+    return e / (one + e)
 
 
 cdef inline floating softplus(floating z) noexcept nogil:

@@ -1,3 +1,4 @@
+# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
 # Output layers: each loss beside its gradient with respect to the raw output z, and
 # the link (output activation) it is paired with.
 #

@@ -1,3 +1,4 @@
+# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
 # Forward and backward passes of the whole layer stack over one block of rows.
 #
 # Parameters live in ONE flat buffer ordered as scikit-learn packs them (all coefs_

@@ -1,13 +1,22 @@
+# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
 # Parameter updates over one contiguous slice of the flat parameter buffer.
 #
-# Each update is a single fused loop: L2 penalty, gradient clipping, decoupled weight
-# decay, optimizer state and parameter in one pass. It also accumulates the squared
-# norms of the parameters BEFORE the update (the L2 term of the batch's loss) and of
-# the gradient (the per-layer gradient norms), so neither costs a pass of its own.
+# Each update is a single fused pass: L2 penalty, gradient clipping, decoupled weight
+# decay, optimizer state and parameter together. It also accumulates the squared norms
+# of the parameters BEFORE the update (the L2 term of the batch's loss) and of the
+# gradient (the per-layer gradient norms), so neither costs a pass of its own.
 # SGD and Adam follow scikit-learn's SGDOptimizer and AdamOptimizer exactly.
+#
+# Speed: the slice is walked in blocks of LANES elements with one partial sum per
+# lane. With the block width a compile-time constant, the C compiler turns each
+# block into vector instructions (a plain running sum could not be vectorised without
+# reordering additions); the lanes are added in a fixed order, so results do not
+# depend on memory alignment.
 
 from cython cimport floating
 from _fmath cimport fsqrt
+
+DEF LANES = 8
 
 
 cdef enum Solver:
@@ -27,6 +36,69 @@ cdef struct Step:
     double epsilon         # Adam, RMSprop
 
 
+# --- one block of at most LANES parameters per solver ----------------------------------
+# g_j = clip * (grad_j + l2 * w_j); sq_w[j] += w_j^2 and sq_g[j] += (grad_j + l2 w_j)^2
+
+cdef inline void sgd_block(const Step* h, floating* w, const floating* g,
+                           floating* velocity, Py_ssize_t count, floating l2,
+                           floating clip, floating* sq_w, floating* sq_g) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating wj, gj, v
+    cdef floating lr = <floating> h.lr, mom = <floating> h.momentum
+    cdef floating keep = <floating> (1.0 - h.decay)
+    for j in range(count):
+        wj = w[j]
+        gj = g[j] + l2 * wj
+        sq_w[j] += wj * wj
+        sq_g[j] += gj * gj
+        gj = gj * clip
+        v = mom * velocity[j] - lr * gj
+        velocity[j] = v
+        if h.nesterov:
+            w[j] = keep * wj + (mom * v - lr * gj)
+        else:
+            w[j] = keep * wj + v
+
+
+cdef inline void adam_block(const Step* h, floating* w, const floating* g, floating* m,
+                            floating* s, Py_ssize_t count, floating l2, floating clip,
+                            floating* sq_w, floating* sq_g) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating wj, gj
+    cdef floating lr = <floating> h.lr, eps = <floating> h.epsilon
+    cdef floating b1 = <floating> h.beta_1, b2 = <floating> h.beta_2
+    cdef floating c1 = <floating> (1.0 - h.beta_1), c2 = <floating> (1.0 - h.beta_2)
+    cdef floating keep = <floating> (1.0 - h.decay)
+    for j in range(count):
+        wj = w[j]
+        gj = g[j] + l2 * wj
+        sq_w[j] += wj * wj
+        sq_g[j] += gj * gj
+        gj = gj * clip
+        m[j] = b1 * m[j] + c1 * gj
+        s[j] = b2 * s[j] + c2 * (gj * gj)
+        w[j] = keep * wj - lr * m[j] / (fsqrt(s[j]) + eps)
+
+
+cdef inline void rmsprop_block(const Step* h, floating* w, const floating* g,
+                               floating* s, Py_ssize_t count, floating l2,
+                               floating clip, floating* sq_w,
+                               floating* sq_g) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating wj, gj
+    cdef floating lr = <floating> h.lr, eps = <floating> h.epsilon
+    cdef floating rho = <floating> h.rho, c = <floating> (1.0 - h.rho)
+    cdef floating keep = <floating> (1.0 - h.decay)
+    for j in range(count):
+        wj = w[j]
+        gj = g[j] + l2 * wj
+        sq_w[j] += wj * wj
+        sq_g[j] += gj * gj
+        gj = gj * clip
+        s[j] = rho * s[j] + c * (gj * gj)
+        w[j] = keep * wj - lr * gj / (fsqrt(s[j]) + eps)
+
+
 cdef inline void update(const Step* h, floating* w, const floating* g, floating* s1,
                         floating* s2, Py_ssize_t n, floating l2, floating clip,
                         double* sq_w, double* sq_g) noexcept nogil:
@@ -36,53 +108,53 @@ cdef inline void update(const Step* h, floating* w, const floating* g, floating*
     mean square / unused. ``sq_w`` and ``sq_g`` are incremented by ``||w||^2``
     (before the update) and ``||g + l2 * w||^2`` (before clipping).
     """
-    cdef Py_ssize_t i
-    cdef double sw = 0.0, sg = 0.0
-    cdef floating gi, v
-    cdef floating lr = <floating> h.lr, keep = <floating> (1.0 - h.decay)
-    cdef floating mom = <floating> h.momentum, eps = <floating> h.epsilon
-    cdef floating b1 = <floating> h.beta_1, b2 = <floating> h.beta_2
-    cdef floating rho = <floating> h.rho
-    if h.solver == ADAM:
-        for i in range(n):
-            sw += w[i] * w[i]
-            gi = g[i] + l2 * w[i]
-            sg += gi * gi
-            gi = gi * clip
-            s1[i] = b1 * s1[i] + (1 - b1) * gi
-            s2[i] = b2 * s2[i] + (1 - b2) * (gi * gi)
-            w[i] = keep * w[i] - lr * s1[i] / (fsqrt(s2[i]) + eps)
-    elif h.solver == RMSPROP:
-        for i in range(n):
-            sw += w[i] * w[i]
-            gi = g[i] + l2 * w[i]
-            sg += gi * gi
-            gi = gi * clip
-            s1[i] = rho * s1[i] + (1 - rho) * (gi * gi)
-            w[i] = keep * w[i] - lr * gi / (fsqrt(s1[i]) + eps)
-    else:
-        for i in range(n):
-            sw += w[i] * w[i]
-            gi = g[i] + l2 * w[i]
-            sg += gi * gi
-            gi = gi * clip
-            v = mom * s1[i] - lr * gi
-            s1[i] = v
-            if h.nesterov:
-                w[i] = keep * w[i] + (mom * v - lr * gi)
+    cdef Py_ssize_t i, j, count
+    cdef floating lane_w[LANES]
+    cdef floating lane_g[LANES]
+    for j in range(LANES):
+        lane_w[j] = 0
+        lane_g[j] = 0
+    i = 0
+    while i < n:
+        count = LANES if n - i >= LANES else n - i
+        if h.solver == ADAM:
+            if count == LANES:
+                adam_block(h, w + i, g + i, s1 + i, s2 + i, LANES, l2, clip,
+                           lane_w, lane_g)
             else:
-                w[i] = keep * w[i] + v
-    sq_w[0] += sw
-    sq_g[0] += sg
+                adam_block(h, w + i, g + i, s1 + i, s2 + i, count, l2, clip,
+                           lane_w, lane_g)
+        elif h.solver == RMSPROP:
+            if count == LANES:
+                rmsprop_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
+            else:
+                rmsprop_block(h, w + i, g + i, s1 + i, count, l2, clip, lane_w, lane_g)
+        else:
+            if count == LANES:
+                sgd_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
+            else:
+                sgd_block(h, w + i, g + i, s1 + i, count, l2, clip, lane_w, lane_g)
+        i += count
+    for j in range(LANES):
+        sq_w[0] += lane_w[j]
+        sq_g[0] += lane_g[j]
 
 
 cdef inline double penalised_sq_norm(const floating* w, const floating* g,
                                      Py_ssize_t n, floating l2) noexcept nogil:
     """``||g + l2 * w||^2``: the squared norm that gradient clipping bounds."""
-    cdef Py_ssize_t i
-    cdef double total = 0.0
+    cdef Py_ssize_t i, j
+    cdef floating lane[LANES]
     cdef floating gi
-    for i in range(n):
+    cdef double total = 0.0
+    for j in range(LANES):
+        lane[j] = 0
+    for i in range(n - n % LANES):
+        gi = g[i] + l2 * w[i]
+        lane[i % LANES] += gi * gi
+    for i in range(n - n % LANES, n):
         gi = g[i] + l2 * w[i]
         total += gi * gi
+    for j in range(LANES):
+        total += lane[j]
     return total

@@ -1,3 +1,4 @@
+# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
 # A small seeded generator for randomness inside the compiled loops (dropout masks).
 #
 # splitmix64: one 64-bit state, one add and three xor-shift-multiplies per draw, good
