@@ -51,7 +51,7 @@ cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
     cdef Py_ssize_t i, j
     cdef floating* zi
     cdef const floating* yi
-    cdef floating s, d, lse
+    cdef floating s, d, m, total, lse
     cdef double loss = 0.0, li
     for i in range(n):
         zi = z + i * k
@@ -68,11 +68,21 @@ cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
                 li += softplus(zi[j]) - yi[j] * zi[j]
                 zi[j] = s * scale * (sigmoid(zi[j]) - yi[j])
         elif kind == OUT_LOG:
-            # -sum_j y_j log softmax(z)_j = sum_j y_j (lse - z_j)
-            lse = log_sum_exp(zi, k)
+            # -sum_j y_j log softmax(z)_j = sum_j y_j (lse - z_j), with
+            # lse = m + log(total), total = sum_j exp(z_j - m): one exp per output
+            m = zi[0]
+            for j in range(1, k):
+                if zi[j] > m:
+                    m = zi[j]
+            total = 0
             for j in range(k):
-                li += yi[j] * (lse - zi[j])
-                zi[j] = s * scale * (fexp(zi[j] - lse) - yi[j])
+                li += yi[j] * (m - zi[j])
+                zi[j] = fexp(zi[j] - m)
+                total += zi[j]
+            lse = flog(total)
+            for j in range(k):
+                li += yi[j] * lse
+                zi[j] = s * scale * (zi[j] / total - yi[j])
         elif kind == OUT_POISSON:
             for j in range(k):
                 d = fexp(zi[j])

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, shuffle
+from sklearn.utils import check_random_state
 from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -504,8 +504,9 @@ class BaseFCNN(BaseEstimator, ABC):
             self.n_iter_ = 0
             for epoch in range(self.max_iter):
                 if self.shuffle:
-                    # the same permutation stream as scikit-learn's MLP
-                    order = shuffle(order, random_state=self._random_state)
+                    # in place, the same permutation as scikit-learn's
+                    # shuffle(order, random_state) (one Fisher-Yates pass)
+                    self._random_state.shuffle(order)
                 optimizer.epoch_begins(epoch, self.max_iter)
                 # dropout masks: a fresh seed per epoch, drawn only when used so the
                 # random stream is scikit-learn's otherwise
