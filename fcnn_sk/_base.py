@@ -13,7 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -221,14 +221,14 @@ class BaseFCNN(BaseEstimator, ABC):
         return [self.input_dropout, *self._per_layer("dropout", self.dropout or 0.0,
                                                      n_hidden)]
 
-    def _validate_X(self, X, reset=False):
+    def _validate_X(self, X, y="no_validation", reset=False):
+        """``validate_data`` as every method of the estimators uses it: dense
+        C-contiguous or sparse CSR/CSC, float32 kept, anything else float64."""
+        y_options = {} if isinstance(y, str) else {
+            "multi_output": True, "y_numeric": not is_classifier(self)}
         return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            order="C",
-            reset=reset,
+            self, X, y, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
+            order="C", reset=reset, **y_options,
         )
 
     def _validate_fit(self, X, y, sample_weight, incremental, classes, validation):
@@ -239,17 +239,7 @@ class BaseFCNN(BaseEstimator, ABC):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            order="C",
-            y_numeric=not is_classifier(self),
-            reset=first_pass,
-        )
+        X, y = self._validate_X(X, y, reset=first_pass)
         if sp.issparse(X) and self.input_dropout > 0:
             raise ValueError(
                 "input_dropout is not supported for sparse X; pass a dense array."
@@ -279,11 +269,7 @@ class BaseFCNN(BaseEstimator, ABC):
             raise ValueError("X_val and y_val must be given together.")
         if self.solver == "lbfgs":
             raise ValueError("X_val / y_val need a stochastic solver, not lbfgs.")
-        X_val, y_val = validate_data(
-            self, X_val, y_val, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=(np.float64, np.float32), order="C",
-            y_numeric=not is_classifier(self), reset=False,
-        )
+        X_val, y_val = self._validate_X(X_val, y_val)
         if sample_weight_val is not None:
             sample_weight_val = _check_sample_weight(
                 sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
@@ -366,6 +352,47 @@ class BaseFCNN(BaseEstimator, ABC):
         return state
 
     # ---- fitting ----------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or a label indicator matrix (classifier), target values
+            (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, used instead of the ``validation_fraction`` split:
+            scored after every epoch (``validation_scores_``,
+            ``validation_loss_curve_``) and watched by early stopping and the
+            'plateau' schedule. In a pipeline, route it with metadata routing
+            (``set_fit_request``) and ``Pipeline(transform_input=["X_val"])``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Validation sample weights.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        return self._fit(X, y, sample_weight,
+                         validation=(X_val, y_val, sample_weight_val))
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
              validation=(None, None, None)):
@@ -499,6 +526,9 @@ class BaseFCNN(BaseEstimator, ABC):
         batch_size = self._batch_size(n_samples)
         order = np.arange(n_samples, dtype=np.intp)
         norms = np.zeros(network.n_layers)
+        # drawn only with dropout, so the random stream is otherwise scikit-learn's
+        dropout_seed = (int(self._random_state.randint(2**62))
+                        if self._has_dropout() else None)
 
         try:
             self.n_iter_ = 0
@@ -508,10 +538,9 @@ class BaseFCNN(BaseEstimator, ABC):
                     # shuffle(order, random_state) (one Fisher-Yates pass)
                     self._random_state.shuffle(order)
                 optimizer.epoch_begins(epoch, self.max_iter)
-                # dropout masks: a fresh seed per epoch, drawn only when used so the
-                # random stream is scikit-learn's otherwise
-                seed = self._random_state.randint(np.iinfo(np.int64).max) if (
-                    self._has_dropout()) else 0
+                # dropout masks: this call's draw plus the model's epoch count, so
+                # another partial_fit call or warm-started fit gets new masks
+                seed = 0 if dropout_seed is None else dropout_seed + len(self.loss_curve_)
                 loss_sum, optimizer.step, n_steps = _kernels.train_epoch(
                     network, params, optimizer.state_1, optimizer.state_2,
                     data, indices, indptr, Y_flat, sw, order, self.shuffle,
@@ -685,11 +714,7 @@ class BaseFCNN(BaseEstimator, ABC):
             float dtype.
         """
         check_is_fitted(self)
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=(np.float64, np.float32), order="C",
-            y_numeric=not is_classifier(self), reset=False,
-        )
+        X, y = self._validate_X(X, y)
         _, Y = self._encode_more_targets(y)
         params = self._flat_params()
         X = X.astype(params.dtype, copy=False)

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import _STOCHASTIC_SOLVERS, BaseFCNN
+from ._base import BaseFCNN
 from ._doc import fill_doc
 from ._network import LOSS_OUTPUTS
 
@@ -177,47 +177,7 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
         y_pred = self._predict_output(X, validate)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-            sample_weight_val=None):
-        """Fit the model to data matrix X and target(s) y.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights.
-        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
-            Validation data, used instead of the ``validation_fraction`` split:
-            scored after every epoch (``validation_scores_``,
-            ``validation_loss_curve_``) and watched by early stopping and the
-            'plateau' schedule. In a pipeline, route it with metadata routing
-            (``set_fit_request``) and ``Pipeline(transform_input=["X_val"])``.
-        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
-            Validation targets.
-        sample_weight_val : array-like of shape (n_val,), default=None
-            Validation sample weights.
-
-        Returns
-        -------
-        self : FCNNRegressor
-            The fitted model.
-        """
-        return self._fit(X, y, sample_weight,
-                         validation=(X_val, y_val, sample_weight_val))
-
-    def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
-            raise AttributeError(
-                "partial_fit is only available for stochastic optimizers. "
-                f"{self.solver} is not stochastic."
-            )
-        return True
-
-    @available_if(_check_solver)
+    @available_if(BaseFCNN._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one epoch over the given data.
