@@ -26,11 +26,11 @@ from libc.string cimport memcpy
 from _activations cimport (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, ELU, GELU,
                            SOFTPLUS, SWISH, needs_z)
 from _losses cimport (OUT_SQUARED, OUT_BINARY_LOG, OUT_LOG, OUT_POISSON, OUT_ABSOLUTE,
-                      OUT_HUBER, loss_and_delta, apply_link)
+                      OUT_HUBER, apply_link)
 from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
-                       forward, backward)
+                       forward, block_loss_grad)
 
 import numpy as np
 
@@ -228,7 +228,6 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
     cdef const floating* sw = ptr_or_null(sample_weight)
     cdef const Py_ssize_t* rows
     cdef const floating* xb
-    cdef floating* z
     cdef floating* xg
     cdef floating l2, clip
     cdef double loss_sum = 0.0, batch_loss, w_sum, sq_w, sq_g
@@ -268,11 +267,9 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
                     xb = xg
                 else:
                     xb = X + (start - nb) * n_in
-            z = forward(&net, P, xb, X, &sp, rows, nb, work, NULL, L, &rng)
-            batch_loss = loss_and_delta(net.out, z, &Y[0], rows, sw, nb, k,
-                                        <floating> (1.0 / w_sum),
-                                        <floating> net.huber_delta)
-            backward(&net, P, xb, X, &sp, rows, nb, work, z, G, False, NULL)
+            batch_loss = block_loss_grad(&net, P, xb, X, &sp, rows, nb, work, NULL,
+                                         &Y[0], sw, <floating> (1.0 / w_sum), G,
+                                         False, NULL, &rng)
 
             l2 = <floating> (alpha / w_sum)
             clip = 1
@@ -329,7 +326,6 @@ def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
     cdef const floating* P = &params[0]
     cdef floating* G = &grad[0] if with_grad else NULL
     cdef const floating* xb
-    cdef floating* z
     cdef double loss = 0.0, w_sum = 0.0, sq = 0.0
     cdef floating l2
     cdef Py_ssize_t[::1] rows_arr = np.arange(n, dtype=np.intp)
@@ -346,13 +342,9 @@ def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
         while start < n:
             nb = min(cap, n - start)
             xb = NULL if sparse else X + start * n_in
-            z = forward(&net, P, xb, X, &sp, rows + start, nb, work, out,
-                        net.n_layers, NULL)
-            loss += loss_and_delta(net.out, z, &Y[0], rows + start, sw, nb, k,
-                                   <floating> (1.0 / w_sum), <floating> net.huber_delta)
-            if with_grad:
-                backward(&net, P, xb, X, &sp, rows + start, nb, work, z, G, start > 0,
-                         NULL)
+            loss += block_loss_grad(&net, P, xb, X, &sp, rows + start, nb, work, out,
+                                    &Y[0], sw, <floating> (1.0 / w_sum), G, start > 0,
+                                    NULL, NULL)
             start += nb
         l2 = <floating> (alpha / w_sum)
         for i in range(n_coefs):
@@ -423,7 +415,6 @@ def input_grad(Network network, const floating[::1] params,
     cdef Py_ssize_t[::1] rows_arr = np.arange(n, dtype=np.intp)
     cdef const Py_ssize_t* rows = &rows_arr[0]
     cdef const floating* xb
-    cdef floating* z
     cdef floating* work
     cdef floating* scratch
     if n == 0:
@@ -435,12 +426,8 @@ def input_grad(Network network, const floating[::1] params,
         while start < n:
             nb = min(cap, n - start)
             xb = NULL if sparse else X + start * n_in
-            z = forward(&net, P, xb, X, &sp, rows + start, nb, work, NULL,
-                        net.n_layers, NULL)
-            loss_and_delta(net.out, z, &Y[0], rows + start, NULL, nb, k,
-                           <floating> 1.0, <floating> net.huber_delta)
-            backward(&net, P, xb, X, &sp, rows + start, nb, work, z, scratch, False,
-                     &out[start, 0])
+            block_loss_grad(&net, P, xb, X, &sp, rows + start, nb, work, NULL, &Y[0],
+                            NULL, <floating> 1.0, scratch, False, &out[start, 0], NULL)
             start += nb
     free(work)
 

@@ -16,6 +16,7 @@ from cython cimport floating
 from libc.string cimport memset
 from _blas cimport gemm
 from _activations cimport bias_activation, activation_backward, IDENTITY
+from _losses cimport loss_and_delta
 from _random cimport uint64, dropout_mask
 
 
@@ -193,3 +194,26 @@ cdef inline void backward(const Net* net, const floating* params, const floating
                                 grads + net.icpt_off[l - 1], n, n_in,
                                 <floating> net.slope, accumulate)
         delta = d_prev
+
+
+cdef inline double block_loss_grad(const Net* net, const floating* params,
+                                   const floating* x, const floating* sp_data,
+                                   const CSR* sp, const Py_ssize_t* rows, Py_ssize_t n,
+                                   floating* work, floating* out, const floating* y,
+                                   const floating* sw, floating scale, floating* grads,
+                                   bint accumulate, floating* input_delta,
+                                   uint64* rng) noexcept nogil:
+    """One block of rows: forward, loss and, where ``grads`` is not NULL, backward.
+
+    Returns ``sum_i s_i loss_i`` of the rows; the output delta is scaled by
+    ``scale``. Arguments as in ``forward``, ``loss_and_delta`` and ``backward``.
+    """
+    cdef floating* z = forward(net, params, x, sp_data, sp, rows, n, work, out,
+                               net.n_layers, rng)
+    cdef double loss = loss_and_delta(net.out, z, y, rows, sw, n,
+                                      net.units[net.n_layers], scale,
+                                      <floating> net.huber_delta)
+    if grads != NULL:
+        backward(net, params, x, sp_data, sp, rows, n, work, z, grads, accumulate,
+                 input_delta)
+    return loss

@@ -37,7 +37,16 @@ cdef struct Step:
 
 
 # --- one block of at most LANES parameters per solver ----------------------------------
-# g_j = clip * (grad_j + l2 * w_j); sq_w[j] += w_j^2 and sq_g[j] += (grad_j + l2 w_j)^2
+
+cdef inline floating penalised(floating w, floating g, floating l2, floating* sq_w,
+                               floating* sq_g) noexcept nogil:
+    """The gradient with its L2 term, ``g + l2 * w``; adds ``w^2`` and its square to
+    the lane sums."""
+    cdef floating gp = g + l2 * w
+    sq_w[0] += w * w
+    sq_g[0] += gp * gp
+    return gp
+
 
 cdef inline void sgd_block(const Step* h, floating* w, const floating* g,
                            floating* velocity, Py_ssize_t count, floating l2,
@@ -48,10 +57,7 @@ cdef inline void sgd_block(const Step* h, floating* w, const floating* g,
     cdef floating keep = <floating> (1.0 - h.decay)
     for j in range(count):
         wj = w[j]
-        gj = g[j] + l2 * wj
-        sq_w[j] += wj * wj
-        sq_g[j] += gj * gj
-        gj = gj * clip
+        gj = clip * penalised(wj, g[j], l2, &sq_w[j], &sq_g[j])
         v = mom * velocity[j] - lr * gj
         velocity[j] = v
         if h.nesterov:
@@ -71,10 +77,7 @@ cdef inline void adam_block(const Step* h, floating* w, const floating* g, float
     cdef floating keep = <floating> (1.0 - h.decay)
     for j in range(count):
         wj = w[j]
-        gj = g[j] + l2 * wj
-        sq_w[j] += wj * wj
-        sq_g[j] += gj * gj
-        gj = gj * clip
+        gj = clip * penalised(wj, g[j], l2, &sq_w[j], &sq_g[j])
         m[j] = b1 * m[j] + c1 * gj
         s[j] = b2 * s[j] + c2 * (gj * gj)
         w[j] = keep * wj - lr * m[j] / (fsqrt(s[j]) + eps)
@@ -91,10 +94,7 @@ cdef inline void rmsprop_block(const Step* h, floating* w, const floating* g,
     cdef floating keep = <floating> (1.0 - h.decay)
     for j in range(count):
         wj = w[j]
-        gj = g[j] + l2 * wj
-        sq_w[j] += wj * wj
-        sq_g[j] += gj * gj
-        gj = gj * clip
+        gj = clip * penalised(wj, g[j], l2, &sq_w[j], &sq_g[j])
         s[j] = rho * s[j] + c * (gj * gj)
         w[j] = keep * wj - lr * gj / (fsqrt(s[j]) + eps)
 
