@@ -43,6 +43,7 @@ from _floor import floor_time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIBS = ("fcnn_sk", "sklearn", "torch")
 N_ITER_NO_CHANGE = 10**9
+COOL_DOWN_S = 0.5
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -272,6 +273,11 @@ def bench_config(cfg, threads, reps, mods):
                 times[name].append(run(name))
             except Exception as exc:
                 errors[name] = f"{type(exc).__name__}: {exc}"
+            if threads > 1:
+                # Thread pools spin for a while after their work (numpy's and
+                # scipy's OpenBLAS, torch's OpenMP); let them go idle so they do not
+                # steal a core from the next library's run.
+                time.sleep(COOL_DOWN_S)
     for name, msg in errors.items():
         print(f"  {name} failed on {cfg.name!r}: {msg}", file=sys.stderr)
 

@@ -211,8 +211,7 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
     cdef Net net = network.c(plan)
     cdef CSR sp = csr(X_indices, X_indptr)
     cdef bint sparse = X_indptr.shape[0] > 0
-    cdef Py_ssize_t n = order.shape[0], L = net.n_layers
-    cdef Py_ssize_t n_in = net.units[0], k = net.units[L]
+    cdef Py_ssize_t n = order.shape[0], L = net.n_layers, n_in = net.units[0]
     cdef Py_ssize_t cap = min(batch_size, n), start, nb, i, l, n_steps = 0
     cdef Py_ssize_t n_params = params.shape[0], n_coefs = network.n_coefs, size_l
     cdef Step h, h_icpt
@@ -367,7 +366,7 @@ def _without_dropout(Network network, plan):
 def forward_rows(Network network, const floating[::1] params,
                  const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                  const Py_ssize_t[::1] X_indptr, floating[:, ::1] out,
-                 Py_ssize_t n_run=-1, Py_ssize_t chunk=512):
+                 Py_ssize_t n_run=-1, Py_ssize_t chunk=2048):
     """Outputs of weight layer ``n_run`` (default all: the raw outputs before the
     link; fewer: that hidden layer's activations) for every row, into ``out``."""
     cdef Py_ssize_t n = out.shape[0], cap = max(1, min(chunk, n)), start, nb, size
