@@ -35,7 +35,7 @@ from ._network import (
     pack,
     param_views,
 )
-from ._optim import REDUCING_SCHEDULES, SCHEDULES, StochasticOptimizer
+from ._optim import SCHEDULES, StochasticOptimizer
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
 
@@ -448,7 +448,6 @@ class BaseFCNN(BaseEstimator, ABC):
         """Epoch bookkeeping of the stochastic solvers (as scikit-learn's)."""
         self.loss_curve_ = []
         self.validation_loss_curve_ = None
-        self._grad_norms = []
         self.grad_norm_curve_ = np.empty((0, self.n_layers_ - 1))
         self._no_improvement_count = 0
         if self.early_stopping:
@@ -520,12 +519,14 @@ class BaseFCNN(BaseEstimator, ABC):
             self.early_stopping or self.learning_rate == "plateau")
 
         data, indices, indptr = kernel_input(fit.X)
+        val_input = kernel_input(val.X) if val is not None else None
         sw = fit.kernel_weights()
         Y_flat = fit.Y.reshape(-1)
         n_samples = fit.X.shape[0]
         batch_size = self._batch_size(n_samples)
         order = np.arange(n_samples, dtype=np.intp)
         norms = np.zeros(network.n_layers)
+        grad_norm_rows = []
         # drawn only with dropout, so the random stream is otherwise scikit-learn's
         dropout_seed = (int(self._random_state.randint(2**62))
                         if self._has_dropout() else None)
@@ -550,12 +551,12 @@ class BaseFCNN(BaseEstimator, ABC):
                 self.loss_ = loss_sum / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
-                self._grad_norms.append(norms / max(n_steps, 1))
+                grad_norm_rows.append(norms / max(n_steps, 1))
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
                 if val is not None:
-                    monitored = self._record_validation(val)
+                    monitored = self._record_validation(val, network, val_input)
                 if watch_val:
                     self._update_no_improvement(monitored)
                 else:
@@ -584,8 +585,7 @@ class BaseFCNN(BaseEstimator, ABC):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
-            self.grad_norm_curve_ = np.array(self._grad_norms).reshape(
-                -1, network.n_layers)
+            self.grad_norm_curve_ = np.vstack([self.grad_norm_curve_, *grad_norm_rows])
 
         if self.early_stopping:
             params[...] = self._best_params  # restore the best weights
@@ -598,13 +598,13 @@ class BaseFCNN(BaseEstimator, ABC):
         if self.loss_curve_[-1] < self.best_loss_:
             self.best_loss_ = self.loss_curve_[-1]
 
-    def _record_validation(self, val):
+    def _record_validation(self, val, network, val_input):
         """Score and loss of the validation data after an epoch; returns the
-        monitored quantity (higher is better)."""
+        monitored quantity (higher is better). ``val_input`` is
+        ``kernel_input(val.X)``."""
         score = self._score_validation(val.X, val.y, val.sample_weight)
         loss = _kernels.loss_grad(
-            self._network(training=True), self._params,
-            np.empty(0, self._params.dtype), *kernel_input(val.X),
+            network, self._params, np.empty(0, self._params.dtype), *val_input,
             val.Y.reshape(-1), val.kernel_weights(), self.alpha,
         )
         self.validation_scores_.append(score)
