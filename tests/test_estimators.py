@@ -6,7 +6,6 @@ stopping rules, fitted attributes and the training trajectory relative to
 scikit-learn's MLPClassifier / MLPRegressor.
 """
 
-import re
 import warnings
 
 import numpy as np

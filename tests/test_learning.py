@@ -1,7 +1,6 @@
 """Learning quality: fcnn_sk learns as well as scikit-learn's MLP with the same
 hyperparameters, and solves the classic hand-made problems (a linear map, XOR)."""
 
-import warnings
 
 import numpy as np
 import pytest
