@@ -30,6 +30,7 @@ from ._network import (
     OUTPUT_LOSSES,
     hidden_activations,
     kernel_input,
+    layer_units_of,
     make_network,
     forward_rows,
     pack,
@@ -253,7 +254,7 @@ class BaseFCNN(BaseEstimator, ABC):
         fit = _FitData(X, y, Y, sample_weight)
         units = [X.shape[1], *hidden, fit.Y.shape[1]]
         if not first_pass:
-            expected = [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)]
+            expected = layer_units_of(self.coefs_)
             if units != expected:
                 raise ValueError(
                     f"Layer sizes {units} do not match those of the fitted model "
@@ -327,14 +328,14 @@ class BaseFCNN(BaseEstimator, ABC):
         params = getattr(self, "_params", None)
         arrays = [*self.coefs_, *self.intercepts_]
         if params is None or any(a.base is not params for a in arrays):
-            units = [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)]
+            units = layer_units_of(self.coefs_)
             self._set_params_buffer(pack(self.coefs_, self.intercepts_), units)
         return self._params
 
     def _network(self, loss=None, training=False):
         """The compiled network of the fitted model: with the training loss and the
         dropout rates for training, else with the loss of its output activation."""
-        units = [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)]
+        units = layer_units_of(self.coefs_)
         n_hidden = len(units) - 2
         return make_network(
             units,
@@ -626,20 +627,22 @@ class BaseFCNN(BaseEstimator, ABC):
 
     # ---- prediction and more ----------------------------------------------------------
 
-    def _raw_output(self, X, validate=True, n_run=None):
-        """Raw network outputs (or hidden layer ``n_run``'s activations) for X."""
+    def _raw_output(self, X, validate=True, n_run=None, network=None):
+        """Raw network outputs (or hidden layer ``n_run``'s activations) for X,
+        through ``network`` (default: the fitted model's, built here)."""
         if validate:
             check_is_fitted(self)
             X = self._validate_X(X)
         params = self._flat_params()
         if X.dtype != params.dtype:
             X = X.astype(params.dtype)
-        return forward_rows(self._network(), params, X, n_run)
+        return forward_rows(network or self._network(), params, X, n_run)
 
     def _predict_output(self, X, validate=True):
         """Network predictions (output link applied), (n_samples, n_outputs_)."""
-        out = self._raw_output(X, validate)
-        _kernels.apply_output_link(self._network(), out)
+        network = self._network()
+        out = self._raw_output(X, validate, network=network)
+        _kernels.apply_output_link(network, out)
         return out
 
     def _has_hidden_layer(self):

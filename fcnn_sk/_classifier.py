@@ -288,8 +288,8 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
             log-sigmoid (binary, multilabel) that never takes ``log(0)``.
         """
         check_is_fitted(self)
-        raw = self._raw_output(X)
         network = self._network()
+        raw = self._raw_output(X, network=network)
         if self.n_outputs_ == 1:
             # log(1 - sigmoid(z)) = log(sigmoid(-z))
             raw = np.hstack([-raw, raw])
