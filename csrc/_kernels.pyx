@@ -102,10 +102,11 @@ cdef class Network:
         """Number of units of layer ``layer`` (0: the input)."""
         return self.units[layer]
 
-    def plan(self, Py_ssize_t cap, bint training, bint gather=False,
-             bint input_grad=False, Py_ssize_t n_run=-1):
+    def plan(self, Py_ssize_t cap, bint backward, bint dropout=False,
+             bint gather=False, bint input_grad=False, Py_ssize_t n_run=-1):
         """Workspace offsets ((L + 1) * N_BUF, -1 where absent) and total size for
-        blocks of ``cap`` rows: only the buffers this kind of call uses."""
+        blocks of ``cap`` rows: only the buffers this kind of call uses (what the
+        backward pass reads, dropout masks, gathered input rows, input deltas)."""
         cdef Py_ssize_t L = self.n_layers, l, size = 0
         cdef Py_ssize_t[::1] off = np.full((L + 1) * N_BUF, -1, dtype=np.intp)
         if n_run < 0:
@@ -118,22 +119,22 @@ cdef class Network:
 
         if gather:
             add(0, BUF_A)
-        if training and self.dropout[0] > 0:
+        if dropout and self.dropout[0] > 0:
             add(0, BUF_M)
             add(0, BUF_H)
         if input_grad:
             add(0, BUF_D)
         for l in range(1, n_run + 1):
-            if l < n_run or training:  # the last layer may go straight to `out`
+            if l < n_run or backward:  # the last layer may go straight to `out`
                 add(l, BUF_A)
             if l == L:
                 break
-            if training and needs_z(self.act[l - 1]):
+            if backward and needs_z(self.act[l - 1]):
                 add(l, BUF_Z)
-            if training and self.dropout[l] > 0:
+            if dropout and self.dropout[l] > 0:
                 add(l, BUF_M)
                 add(l, BUF_H)
-            if training or input_grad:
+            if backward:
                 add(l, BUF_D)
         return np.asarray(off), size
 
@@ -206,8 +207,8 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
     n_steps : int
     """
     cdef Py_ssize_t size
-    plan, size = network.plan(min(batch_size, order.shape[0]), True,
-                              gather and X_indptr.shape[0] == 0)
+    plan, size = network.plan(min(batch_size, order.shape[0]), True, dropout=True,
+                              gather=gather and X_indptr.shape[0] == 0)
     cdef Net net = network.c(plan)
     cdef CSR sp = csr(X_indices, X_indptr)
     cdef bint sparse = X_indptr.shape[0] > 0
@@ -312,10 +313,7 @@ def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
     cdef bint with_grad = grad.shape[0] > 0
     cdef Py_ssize_t k = network.n_outputs, n = Y.shape[0] // k
     cdef Py_ssize_t cap = max(1, min(chunk, n)), start, nb, i, size
-    plan, size = network.plan(cap, False)
-    if with_grad:  # backward needs the deltas of every hidden layer
-        plan, size = network.plan(cap, True)
-        plan = _without_dropout(network, plan)
+    plan, size = network.plan(cap, with_grad)  # no dropout: deterministic
     cdef Net net = network.c(plan)
     cdef CSR sp = csr(X_indices, X_indptr)
     cdef bint sparse = X_indptr.shape[0] > 0
@@ -352,15 +350,6 @@ def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
                 G[i] += l2 * P[i]
     free(work)
     return (loss + 0.5 * alpha * sq) / w_sum
-
-
-def _without_dropout(Network network, plan):
-    """A training plan with the dropout buffers removed (full-data gradients are
-    deterministic)."""
-    plan = plan.reshape(network.n_layers + 1, N_BUF).copy()
-    plan[:, BUF_M] = -1
-    plan[:, BUF_H] = -1
-    return plan.reshape(-1)
 
 
 def forward_rows(Network network, const floating[::1] params,
@@ -404,7 +393,6 @@ def input_grad(Network network, const floating[::1] params,
     input row, into ``out`` (n x n_features, dense)."""
     cdef Py_ssize_t n = out.shape[0], cap = max(1, min(chunk, n)), start, nb, size
     plan, size = network.plan(cap, True, input_grad=True)
-    plan = _without_dropout(network, plan)
     cdef Net net = network.c(plan)
     cdef CSR sp = csr(X_indices, X_indptr)
     cdef bint sparse = X_indptr.shape[0] > 0

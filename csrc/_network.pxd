@@ -7,9 +7,9 @@
 # Scratch lives in one workspace. Which buffers exist is decided once per call by a
 # plan (Network.plan in _kernels.pyx), a table of offsets with -1 for "absent":
 #   BUF_A  layer outputs (layer 0: the gathered input rows; layer L: raw output/delta)
-#   BUF_Z  kept pre-activations, for activations whose derivative reads z (training)
+#   BUF_Z  kept pre-activations, for activations whose derivative reads z (backward)
 #   BUF_M  dropout mask, BUF_H  dropped-out outputs (training with dropout)
-#   BUF_D  back-propagated deltas (training; layer 0 only for input gradients)
+#   BUF_D  back-propagated deltas (backward; layer 0 only for input gradients)
 # A feature that is off has no buffer and costs no pass.
 
 from cython cimport floating
