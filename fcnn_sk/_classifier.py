@@ -176,15 +176,10 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
 
-        def encode(y_more):
-            y_more = _as_label_targets(y_more)
-            return y_more, _binarize(binarizer, y_more)
-
-        return y, Y, commit, encode
+        return y, Y, commit, lambda y_more: _encode_labels(binarizer, y_more)
 
     def _encode_more_targets(self, y):
-        y = _as_label_targets(y)
-        return y, _binarize(self._label_binarizer, y)
+        return _encode_labels(self._label_binarizer, y)
 
     def _fit_sample_weight(self, y, sample_weight, incremental):
         if self.class_weight is None:
@@ -309,6 +304,12 @@ def _as_label_targets(y):
         y = column_or_1d(y, warn=True)
     check_classification_targets(y)
     return y
+
+
+def _encode_labels(binarizer, y):
+    """``(y, Y)`` for more labels of a fitted encoding: checked, and binarized."""
+    y = _as_label_targets(y)
+    return y, _binarize(binarizer, y)
 
 
 def _binarize(binarizer, y):
