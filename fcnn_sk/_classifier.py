@@ -6,11 +6,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import (
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
+from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _kernels
@@ -138,8 +134,8 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         self.class_weight = class_weight
 
     def _encode_targets(self, y, incremental, first_pass, classes):
-        y = _as_label_targets(y)
-        multilabel = type_of_target(y).startswith("multilabel")
+        y, y_type = _as_label_targets(y)
+        multilabel = y_type.startswith("multilabel")
         if incremental and not hasattr(self, "classes_"):
             if classes is None:
                 raise ValueError(
@@ -147,7 +143,10 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
                 )
             binarizer = LabelBinarizer().fit(y if multilabel else classes)
         elif first_pass:
-            binarizer = LabelBinarizer().fit(y)
+            # fitted on the distinct labels, which give the same encoding as y, faster
+            binarizer = LabelBinarizer().fit(
+                np.unique(y) if y_type in _SINGLE_LABEL else y
+            )
         else:
             binarizer = self._label_binarizer
             if classes is not None and not np.array_equal(
@@ -297,28 +296,59 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         return tags
 
 
+_SINGLE_LABEL = ("binary", "multiclass")
+
+
 def _as_label_targets(y):
-    """Labels as a 1-D array where they have one column; checked to be classes."""
+    """``(y, type_of_target(y))``: labels as a 1-D array where they have one column,
+    checked to be classes (the check of ``check_classification_targets``)."""
     y = np.asarray(y) if not hasattr(y, "shape") else y
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    return y
+    y_type = type_of_target(y, input_name="y")
+    if y_type not in (*_SINGLE_LABEL, "multiclass-multioutput", "multilabel-indicator",
+                      "multilabel-sequences"):
+        raise ValueError(
+            f"Unknown label type: {y_type}. Maybe you are trying to fit a classifier, "
+            "which expects discrete classes on a regression target with continuous "
+            "values."
+        )
+    return y, y_type
 
 
 def _encode_labels(binarizer, y):
     """``(y, Y)`` for more labels of a fitted encoding: checked, and binarized."""
-    y = _as_label_targets(y)
+    y, _ = _as_label_targets(y)
     return y, _binarize(binarizer, y)
 
 
 def _binarize(binarizer, y):
     """One-hot / indicator targets; labels the binarizer does not know are an error."""
-    if binarizer.y_type_ != "multilabel-indicator":
-        unseen = np.setdiff1d(unique_labels(y), binarizer.classes_)
-        if len(unseen):
-            raise ValueError(
-                f"`y` has classes not in `self.classes_`: {unseen}. "
-                f"`self.classes_` has {binarizer.classes_}."
-            )
-    return binarizer.transform(y)
+    if binarizer.y_type_ == "multilabel-indicator":
+        return binarizer.transform(y)
+    classes = binarizer.classes_
+    codes = _label_codes(classes, y)
+    if codes is None:
+        unseen = np.setdiff1d(unique_labels(y), classes)
+        raise ValueError(
+            f"`y` has classes not in `self.classes_`: {unseen}. "
+            f"`self.classes_` has {classes}."
+        )
+    if len(classes) <= 2:  # one column: the indicator of the second class
+        return (codes == 1).astype(np.int64).reshape(-1, 1)
+    Y = np.zeros((len(codes), len(classes)), dtype=np.int64)
+    Y[np.arange(len(codes)), codes] = 1
+    return Y
+
+
+def _label_codes(classes, y):
+    """Index of each label of ``y`` in the sorted ``classes``; None if one is not in
+    ``classes`` (or cannot be compared with them)."""
+    if y.ndim != 1:
+        return None
+    try:
+        codes = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+        known = classes[codes] == y
+    except TypeError:  # labels of a type the classes cannot be ordered with
+        return None
+    return codes if np.all(known) else None
