@@ -324,8 +324,8 @@ def _encode_labels(binarizer, y):
 
 def _binarize(binarizer, y):
     """One-hot / indicator targets; labels the binarizer does not know are an error."""
-    if binarizer.y_type_ == "multilabel-indicator":
-        return binarizer.transform(y)
+    if binarizer.y_type_ == "multilabel-indicator" or y.ndim != 1:
+        return binarizer.transform(y)  # (which rejects a 2-D y for single labels)
     classes = binarizer.classes_
     codes = _label_codes(classes, y)
     if codes is None:
@@ -342,10 +342,8 @@ def _binarize(binarizer, y):
 
 
 def _label_codes(classes, y):
-    """Index of each label of ``y`` in the sorted ``classes``; None if one is not in
-    ``classes`` (or cannot be compared with them)."""
-    if y.ndim != 1:
-        return None
+    """Index of each label of the 1-D ``y`` in the sorted ``classes``; None if one is
+    not in ``classes`` (or cannot be compared with them)."""
     try:
         codes = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
         known = classes[codes] == y
