@@ -22,6 +22,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from _params import assert_params_equal
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 pytestmark = pytest.mark.filterwarnings(
@@ -31,18 +32,6 @@ pytestmark = pytest.mark.filterwarnings(
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
 X_REG, Y_REG = make_regression(n_samples=120, n_features=6, noise=5.0, random_state=0)
 Y_REG = (Y_REG - Y_REG.mean()) / Y_REG.std()
-
-
-def _params(est):
-    return [np.array(p, copy=True) for p in list(est.coefs_) + list(est.intercepts_)]
-
-
-def _assert_same_params(a, b):
-    pa, pb = _params(a), _params(b)
-    assert len(pa) == len(pb)
-    for x, y in zip(pa, pb):
-        assert x.dtype == y.dtype
-        assert_array_equal(x, y)
 
 
 def test_estimator_types():
@@ -146,7 +135,7 @@ def test_clone(Est):
     with pytest.raises(NotFittedError):
         cl.predict(X_IRIS)
     # a clone fitted the same way gives the same model
-    _assert_same_params(cl.fit(X_IRIS, y), est)
+    assert_params_equal(cl.fit(X_IRIS, y), est)
 
 
 @pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
@@ -185,7 +174,7 @@ def test_pickle_round_trip(Est, solver, dtype):
     restored = pickle.loads(pickle.dumps(est))
     assert type(restored) is Est
     assert restored.get_params() == est.get_params()
-    _assert_same_params(restored, est)
+    assert_params_equal(restored, est)
     assert_array_equal(restored.predict(X), est.predict(X))
     if Est is FCNNClassifier:
         assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
@@ -215,7 +204,7 @@ def test_warm_start_after_unpickling(Est, solver):
     restored = pickle.loads(pickle.dumps(est))
     est.fit(X, y)
     restored.fit(X, y)
-    _assert_same_params(restored, est)
+    assert_params_equal(restored, est)
     assert_array_equal(restored.predict(X), est.predict(X))
 
 
@@ -227,7 +216,7 @@ def test_partial_fit_after_unpickling(Est, solver):
     for _ in range(3):
         est.partial_fit(X, y)
         restored.partial_fit(X, y)
-    _assert_same_params(restored, est)
+    assert_params_equal(restored, est)
 
 
 def test_joblib_round_trip_then_partial_fit(tmp_path):
@@ -245,7 +234,7 @@ def test_joblib_round_trip_then_partial_fit(tmp_path):
 def test_deepcopy_is_independent():
     est, X, y = _fitted(FCNNClassifier, "adam", warm_start=True)
     cp = copy.deepcopy(est)
-    _assert_same_params(cp, est)
+    assert_params_equal(cp, est)
     cp.fit(X, y)
     assert not np.array_equal(cp.coefs_[0], est.coefs_[0])
     # the original is untouched and still predicts as before

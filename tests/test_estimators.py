@@ -25,6 +25,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import MinMaxScaler, StandardScaler, scale
 
+from _params import assert_params_equal, params_of
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 pytestmark = pytest.mark.filterwarnings(
@@ -80,24 +81,12 @@ def raw_output(est, X):
     return a
 
 
-def params_of(est):
-    return [np.array(c, copy=True) for c in list(est.coefs_) + list(est.intercepts_)]
-
-
 def assert_params_allclose(est1, est2, rtol=1e-7, atol=1e-10):
     p1, p2 = params_of(est1), params_of(est2)
     assert len(p1) == len(p2)
     for a, b in zip(p1, p2):
         assert a.shape == b.shape
         assert_allclose(a, b, rtol=rtol, atol=atol)
-
-
-def assert_params_equal(est1, est2):
-    p1, p2 = params_of(est1), params_of(est2)
-    assert len(p1) == len(p2)
-    for a, b in zip(p1, p2):
-        assert a.dtype == b.dtype
-        assert_array_equal(a, b)
 
 
 # ====================================================================== targets

@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelBinarizer, StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
+from _params import assert_params_equal, params_of
 from _reference import HIDDEN_ACTIVATIONS as REF_HIDDEN_ACTIVATIONS
 from _reference import (
     reference_forward,
@@ -59,21 +60,8 @@ Y_VAL_REG = X_VAL @ np.array([1.0, -2.0, 0.5, 0.0, 1.0]) + 0.1 * _rng.normal(siz
 
 
 # ---------------------------------------------------------------------- helpers
-def _params(est):
-    return [np.array(p, copy=True) for p in list(est.coefs_) + list(est.intercepts_)]
-
-
-def _assert_params_equal(a, b):
-    pa, pb = (_params(a) if hasattr(a, "coefs_") else a), (
-        _params(b) if hasattr(b, "coefs_") else b)
-    assert len(pa) == len(pb)
-    for x, y in zip(pa, pb):
-        assert x.dtype == y.dtype
-        assert_array_equal(x, y)
-
-
 def _params_differ(a, b):
-    return any(not np.array_equal(x, y) for x, y in zip(_params(a), _params(b)))
+    return any(not np.array_equal(x, y) for x, y in zip(params_of(a), params_of(b)))
 
 
 def _initial_params(est, X, y):
@@ -164,7 +152,7 @@ def _replay(solver, params, n_coefs, grad_fn, lrs, *, momentum=0.0, nesterov=Tru
 
 
 def _assert_params_close(est, params, rtol=1e-9, atol=1e-12, err_msg=""):
-    got = _params(est)
+    got = params_of(est)
     assert len(got) == len(params)
     for i, (g, w) in enumerate(zip(got, params)):
         assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=f"{err_msg} array {i}")
@@ -212,7 +200,7 @@ def test_dropout_is_used_in_training_and_seeded(kind):
     with_drop = _fit(FCNNClassifier(random_state=0, **kw, **drop), X, Y_MULTI)
     assert _params_differ(plain, with_drop)
     again = _fit(FCNNClassifier(random_state=0, **kw, **drop), X, Y_MULTI)
-    _assert_params_equal(with_drop, again)  # reproducible
+    assert_params_equal(with_drop, again)  # reproducible
 
     # From identical weights and optimizer state, the random_state alone (no
     # shuffling) changes an epoch only through the dropout masks.
@@ -224,9 +212,9 @@ def test_dropout_is_used_in_training_and_seeded(kind):
                  X, Y_MULTI)
     a, b, a2 = continued(start, 1), continued(start, 2), continued(start, 1)
     assert _params_differ(a, b)
-    _assert_params_equal(a, a2)
+    assert_params_equal(a, a2)
     start = _fit(FCNNClassifier(random_state=0, warm_start=True, **kw), X, Y_MULTI)
-    _assert_params_equal(continued(start, 1), continued(start, 2))
+    assert_params_equal(continued(start, 1), continued(start, 2))
 
 
 def test_dropout_per_layer_rates_and_validation():
@@ -235,7 +223,7 @@ def test_dropout_per_layer_rates_and_validation():
     second = _fit(FCNNClassifier(dropout=[0.0, 0.5], **kw), X, Y_MULTI)
     assert _params_differ(first, second)
     # all-zero rates are no dropout at all
-    _assert_params_equal(_fit(FCNNClassifier(dropout=[0.0, 0.0], **kw), X, Y_MULTI),
+    assert_params_equal(_fit(FCNNClassifier(dropout=[0.0, 0.0], **kw), X, Y_MULTI),
                          _fit(FCNNClassifier(**kw), X, Y_MULTI))
     for bad in ([0.5], [0.1, 0.2, 0.3], [0.2, 1.0], [-0.1, 0.2], 1.0, -0.2):
         est = FCNNClassifier(dropout=bad, **kw)
@@ -255,7 +243,7 @@ def test_dropout_with_sparse_input(fmt):
     sparse_fit = _fit(FCNNClassifier(dropout=0.5, **kw), X_sparse, Y_MULTI)
     dense_fit = _fit(FCNNClassifier(dropout=0.5, **kw), X_sparse.toarray(), Y_MULTI)
     no_drop = _fit(FCNNClassifier(**kw), X_sparse, Y_MULTI)
-    for a, b in zip(_params(sparse_fit), _params(dense_fit)):  # the same masks
+    for a, b in zip(params_of(sparse_fit), params_of(dense_fit)):  # the same masks
         assert_allclose(a, b, rtol=1e-10, atol=1e-13)
     assert _params_differ(sparse_fit, no_drop)
     est = FCNNClassifier(input_dropout=0.2, **kw)
@@ -267,9 +255,9 @@ def test_dropout_with_sparse_input(fmt):
 def _one_sgd_step(est, X, y):
     """Warm-started: parameters before and after one more full-batch SGD step."""
     _fit(est, X, y)
-    before = _params(est)
+    before = params_of(est)
     _fit(est, X, y)
-    return before, _params(est)
+    return before, params_of(est)
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
@@ -393,7 +381,7 @@ def test_per_layer_activation_list():
                                       activation=names, out_activation="softmax"),
                     rtol=1e-10, atol=1e-12)
     # a list of one name is that name, the scikit-learn draw included
-    _assert_params_equal(
+    assert_params_equal(
         _fit(FCNNClassifier((6, 5), activation=["logistic", "logistic"], max_iter=2,
                             random_state=0), X, Y_MULTI),
         _fit(FCNNClassifier((6, 5), activation="logistic", max_iter=2,
@@ -423,7 +411,7 @@ def test_negative_slope_affects_leaky_relu_only(activation):
         assert_allclose(b.transform(X), np.where(z > 0, z, 0.3 * z), rtol=1e-12,
                         atol=1e-14)
     else:
-        _assert_params_equal(a, b)
+        assert_params_equal(a, b)
 
 
 # =============================================================== weight_init
@@ -437,7 +425,7 @@ def test_glorot_uniform_is_sklearns_draw(activation, dtype):
               learning_rate_init=1e-300, momentum=0.0, max_iter=1, random_state=3)
     ours = _fit(FCNNClassifier(**kw), Xd, Y_MULTI)
     theirs = _fit(MLPClassifier(**kw), Xd, Y_MULTI)
-    for a, b in zip(_params(ours), [*theirs.coefs_, *theirs.intercepts_]):
+    for a, b in zip(params_of(ours), [*theirs.coefs_, *theirs.intercepts_]):
         assert a.dtype == b.dtype == dtype
         assert_array_equal(a, b)
     # and the probe does what it claims: the draw, by hand, as scikit-learn makes it
@@ -535,7 +523,7 @@ def _steps_of_warm_fits(est, X, y, n_steps, sample_weight=None):
     out = []
     for _ in range(n_steps):
         _fit(est, X, y, sample_weight=sample_weight)
-        out.append(_params(est))
+        out.append(params_of(est))
     return out
 
 
@@ -705,7 +693,7 @@ def test_cosine_last_epoch_step_size():
     grad_fn = _oracle_grad_fn(est, X, Y_REG)
     lrs = 0.5 * lr0 * (1 + np.cos(np.pi * np.arange(max_iter) / max_iter))
     before_last = _replay("sgd", coefs0 + intercepts0, 1, grad_fn, lrs[:-1])[-1]
-    change = np.concatenate([(a - b).ravel() for a, b in zip(_params(est), before_last)])
+    change = np.concatenate([(a - b).ravel() for a, b in zip(params_of(est), before_last)])
     g = np.concatenate([a.ravel() for a in grad_fn(before_last)])
     recovered = -(change @ g) / (g @ g)
     assert_allclose(recovered, lrs[-1], rtol=1e-8)
@@ -752,7 +740,7 @@ def test_max_grad_norm_clips_the_global_norm():
     g_flat = np.concatenate([a.ravel() for a in g])
     assert np.linalg.norm(g_flat) > 1000  # clipping is active
     change = np.concatenate([(a - b).ravel() for a, b in
-                             zip(_params(est), coefs0 + intercepts0)])
+                             zip(params_of(est), coefs0 + intercepts0)])
     assert_allclose(np.linalg.norm(change), 0.5, rtol=1e-6)
     assert_allclose(change / np.linalg.norm(change), -g_flat / np.linalg.norm(g_flat),
                     rtol=1e-6, atol=1e-9)
@@ -762,9 +750,9 @@ def test_max_grad_norm_clips_the_global_norm():
 
     # a bound far above the gradient: the unclipped step, as without clipping
     huge = _fit(FCNNRegressor(max_grad_norm=1e12, **kw), X, _Y_BIG, sample_weight=SW)
-    for a, p0, gi in zip(_params(huge), coefs0 + intercepts0, g):
+    for a, p0, gi in zip(params_of(huge), coefs0 + intercepts0, g):
         assert_allclose(a, p0 - gi, rtol=1e-9, atol=1e-9)
-    _assert_params_equal(huge, _fit(FCNNRegressor(**kw), X, _Y_BIG, sample_weight=SW))
+    assert_params_equal(huge, _fit(FCNNRegressor(**kw), X, _Y_BIG, sample_weight=SW))
 
 
 @pytest.mark.parametrize("solver", STOCHASTIC)
@@ -793,13 +781,13 @@ def test_class_weight_dict_equals_sample_weight(solver):
     kw = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=5, random_state=0)
     weighted = _fit(FCNNClassifier(class_weight=_CLASS_WEIGHT, **kw), X, Y_MULTI)
     sw = np.array([_CLASS_WEIGHT[c] for c in Y_MULTI])
-    _assert_params_equal(weighted, _fit(FCNNClassifier(**kw), X, Y_MULTI,
+    assert_params_equal(weighted, _fit(FCNNClassifier(**kw), X, Y_MULTI,
                                         sample_weight=sw))
     assert _params_differ(weighted, _fit(FCNNClassifier(**kw), X, Y_MULTI))
     # multiplied into sample_weight
     both = _fit(FCNNClassifier(class_weight=_CLASS_WEIGHT, **kw), X, Y_MULTI,
                 sample_weight=SW)
-    _assert_params_equal(both, _fit(FCNNClassifier(**kw), X, Y_MULTI,
+    assert_params_equal(both, _fit(FCNNClassifier(**kw), X, Y_MULTI,
                                     sample_weight=SW * sw))
 
 
@@ -811,9 +799,9 @@ def test_class_weight_balanced(solver):
     balanced = _fit(FCNNClassifier(class_weight="balanced", **kw), X, y)
     sw = compute_sample_weight("balanced", y)
     assert len(np.unique(sw)) == 3
-    _assert_params_equal(balanced, _fit(FCNNClassifier(**kw), X, y, sample_weight=sw))
+    assert_params_equal(balanced, _fit(FCNNClassifier(**kw), X, y, sample_weight=sw))
     both = _fit(FCNNClassifier(class_weight="balanced", **kw), X, y, sample_weight=SW)
-    _assert_params_equal(both, _fit(FCNNClassifier(**kw), X, y, sample_weight=SW * sw))
+    assert_params_equal(both, _fit(FCNNClassifier(**kw), X, y, sample_weight=SW * sw))
 
 
 def test_class_weight_in_partial_fit():
@@ -829,7 +817,7 @@ def test_class_weight_in_partial_fit():
     for _ in range(2):
         a.partial_fit(X, Y_MULTI, classes=classes)
         b.partial_fit(X, Y_MULTI, sample_weight=sw, classes=classes)
-    _assert_params_equal(a, b)
+    assert_params_equal(a, b)
 
 
 # =============================================================== validation
@@ -1033,7 +1021,7 @@ def test_warm_start_five_plus_five_is_ten(solver, schedule):
     ws = FCNNClassifier(max_iter=5, warm_start=True, **kw)
     _fit(ws, X, Y_MULTI)
     _fit(ws, X, Y_MULTI)
-    _assert_params_equal(ten, ws)
+    assert_params_equal(ten, ws)
     assert ws.t_ == ten.t_ == 10 * len(X)
     assert_array_equal(ws.loss_curve_, ten.loss_curve_)
     assert_array_equal(ws.grad_norm_curve_, ten.grad_norm_curve_)
@@ -1056,7 +1044,7 @@ def test_partial_fit_three_times_is_fit_three_epochs(Est, y, solver):
             inc.partial_fit(X, y, classes=np.unique(y))
         else:
             inc.partial_fit(X, y)
-    _assert_params_equal(full, inc)
+    assert_params_equal(full, inc)
     assert inc.t_ == full.t_
     assert_array_equal(inc.loss_curve_, full.loss_curve_)
 
