@@ -301,15 +301,21 @@ def reference_loss_and_gradient(
 
     # dloss/dz_out: canonical link gives p - y, weighted and normalised.
     delta = s[:, None] * (out_fn(z_out) - Y) / S
+    return (loss, *reference_backprop(coefs, zs, activations, names, delta, alpha / S))
 
+
+def reference_backprop(coefs, zs, activations, names, delta, l2):
+    """``(coef_grads, intercept_grads)`` from the output delta (the gradient of the
+    objective with respect to the raw output), with the L2 term ``l2 * W``; ``zs``,
+    ``activations`` as returned by ``reference_preactivations``."""
     n_layers = len(coefs)
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
     for layer in range(n_layers - 1, -1, -1):
-        coef_grads[layer] = activations[layer].T @ delta + alpha * coefs[layer] / S
+        coef_grads[layer] = activations[layer].T @ delta + l2 * coefs[layer]
         intercept_grads[layer] = delta.sum(axis=0)
         if layer > 0:
             # Back through W, then through the hidden activation of layer-1.
             _, f_prime = HIDDEN_ACTIVATIONS[names[layer - 1]]
             delta = (delta @ coefs[layer].T) * f_prime(zs[layer - 1])
-    return loss, coef_grads, intercept_grads
+    return coef_grads, intercept_grads

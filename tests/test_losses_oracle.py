@@ -3,9 +3,9 @@
 ``tests/_reference.py`` knows the four canonical (output activation, loss) pairs,
 whose output delta is ``link(z) - y``. The regression losses 'absolute_error' and
 'huber' pair with the identity output but have their own (robust) gradients, so the
-oracle is extended here, without touching ``_reference.py``: one entry per loss with
-its per-sample value and its derivative with respect to the raw output ``z``, and a
-plain backpropagation that takes any output delta. Parametrising over
+oracle is extended here: one entry per loss with its per-sample value and its
+derivative with respect to the raw output ``z``, back-propagated by
+``_reference.reference_backprop``. Parametrising over
 ``fcnn_sk._network.LOSS_OUTPUTS`` means a newly registered loss is checked (or fails
 loudly until the oracle knows it).
 """
@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from _reference import HIDDEN_ACTIVATIONS as REF_HIDDEN_ACTIVATIONS
 from _reference import OUTPUT_ACTIVATIONS as REF_OUTPUT_ACTIVATIONS
-from _reference import reference_preactivations
+from _reference import reference_backprop, reference_preactivations
 from fcnn_sk import FCNNRegressor
 from fcnn_sk._network import LOSS_OUTPUTS, OUTPUT_LOSSES, loss_and_gradient
 
@@ -101,14 +100,7 @@ def reference_loss_and_gradient_for(
         + 0.5 * alpha * sum(np.sum(W * W) for W in coefs) / S
     )
     delta = s[:, None] * dloss_dz(z, Y, huber_delta) / S
-    coef_grads, intercept_grads = [None] * len(coefs), [None] * len(coefs)
-    for layer in range(len(coefs) - 1, -1, -1):
-        coef_grads[layer] = activations[layer].T @ delta + alpha * coefs[layer] / S
-        intercept_grads[layer] = delta.sum(axis=0)
-        if layer > 0:
-            _, f_prime = REF_HIDDEN_ACTIVATIONS[names[layer - 1]]
-            delta = (delta @ coefs[layer].T) * f_prime(zs[layer - 1])
-    return value, coef_grads, intercept_grads
+    return (value, *reference_backprop(coefs, zs, activations, names, delta, alpha / S))
 
 
 # --------------------------------------------------------------------------
