@@ -11,8 +11,10 @@ alternating within each repetition) of
     per iteration for lbfgs, per call for predict;
   * the GEMM floor: the 3L-1 matrix products of one training step alone x steps per epoch
     (one full-batch step for lbfgs, the L forward products for predict), see _floor.py;
-and the extra peak RSS of fit and predict on the MNIST-size case, each library in a fresh
-subprocess. BLAS (and torch) threads are pinned with threadpoolctl for each --threads value.
+the speed-up of N threads over 1 (median over repetitions of the paired 1-thread /
+N-thread times: each repetition runs every thread count); and the extra peak RSS of fit
+and predict on the MNIST-size case, each library in a fresh subprocess. BLAS (and torch)
+threads are pinned with threadpoolctl for each --threads value.
 torch is optional (pip install torch); a library that is missing or fails shows "n/a".
 """
 import argparse
@@ -38,12 +40,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from _core_latency import hop_ns
 from _floor import floor_time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIBS = ("fcnn_sk", "sklearn", "torch")
 N_ITER_NO_CHANGE = 10**9
 COOL_DOWN_S = 0.5
+NEAR_FACTOR = 2.0
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -239,16 +243,24 @@ def warm_up(mods):
 
 # --------------------------------------------------------------------------- one configuration
 
-def bench_config(cfg, threads, reps, mods):
-    """Median times of every library and of the floor for one configuration."""
+def bench_config(cfg, thread_counts, reps, mods):
+    """Median times of every library and of the floor for one configuration, one
+    result per thread count, plus the paired thread scaling.
+
+    Each repetition runs every thread count, and within it every library and the
+    floor (both orders rotated per repetition), so runs with different thread counts
+    are close in time: the speed-up of N threads over 1 is the median over
+    repetitions of that repetition's 1-thread / N-thread time. On a machine whose
+    speed drifts, this pairing is steadier than a ratio of two medians.
+    """
     X, y, classification = load_data(cfg.data, cfg.n_rows, cfg.dtype)
     sizes = layer_sizes(cfg, X, y, classification)
     libs = [lib for lib in LIBS if mods[lib] is not None]
     errors = {}
-    set_threads(threads, mods)
 
     models = {}
     if cfg.kind == "predict":  # weights only need to exist: fit one epoch on a few rows
+        set_threads(max(thread_counts), mods)
         for lib in libs:
             try:
                 models[lib], _ = fit_model(lib, cfg, X[:1000], y[:1000], classification, 1, mods)
@@ -263,30 +275,83 @@ def bench_config(cfg, threads, reps, mods):
         return time_fit(lib, cfg, X, y, classification, mods)
 
     entries = [lib for lib in libs if lib not in errors] + ["floor"]
-    times = {name: [] for name in entries}
+    times = {t: {name: [] for name in entries} for t in thread_counts}
+    hops = {t: {name: [] for name in entries} for t in thread_counts}
     for rep in range(reps):
-        order = entries[rep % len(entries):] + entries[:rep % len(entries)]  # rotate
-        for name in order:
-            if name in errors:
-                continue
-            try:
-                times[name].append(run(name))
-            except Exception as exc:
-                errors[name] = f"{type(exc).__name__}: {exc}"
-            if threads > 1:
-                # Thread pools spin for a while after their work (numpy's and
-                # scipy's OpenBLAS, torch's OpenMP); let them go idle so they do not
-                # steal a core from the next library's run.
-                time.sleep(COOL_DOWN_S)
+        for threads in rotated(thread_counts, rep):
+            set_threads(threads, mods)
+            for name in rotated(entries, rep):
+                if name in errors:
+                    continue
+                try:
+                    hop = hop_ns() if threads > 1 else None
+                    times[threads][name].append(run(name))
+                    hops[threads][name].append(hop)
+                except Exception as exc:
+                    errors[name] = f"{type(exc).__name__}: {exc}"
+                if threads > 1:
+                    # Thread pools spin for a while after their work (numpy's and
+                    # scipy's OpenBLAS, torch's OpenMP); let them go idle so they do
+                    # not steal a core from the next run.
+                    time.sleep(COOL_DOWN_S)
     for name, msg in errors.items():
         print(f"  {name} failed on {cfg.name!r}: {msg}", file=sys.stderr)
 
-    median = {name: statistics.median(t) if t and name not in errors else None
-              for name, t in times.items()}
-    return {"config": cfg.name, "threads": threads, "metric": cfg.metric,
+    results = []
+    for threads in thread_counts:
+        median = {name: statistics.median(t) if t and name not in errors else None
+                  for name, t in times[threads].items()}
+        results.append({
+            "config": cfg.name, "threads": threads, "metric": cfg.metric,
             "params": asdict(cfg), "n_rows": X.shape[0], "layer_sizes": sizes,
             "median_s": {name: median.get(name) for name in (*LIBS, "floor")},
-            "times_s": times, "errors": errors, "ratios": ratios(median)}
+            "times_s": times[threads], "errors": errors, "ratios": ratios(median),
+            "paired_speedups": paired_speedups(times, hops, threads, errors),
+        })
+    return results
+
+
+def rotated(items, rep):
+    items = list(items)
+    k = rep % len(items)
+    return items[k:] + items[:k]
+
+
+def paired_speedups(times, hops, threads, errors):
+    """Per library (and floor), per repetition: [1-thread time / ``threads``-thread
+    time, core hop in ns before the ``threads``-thread run]; None without a 1-thread
+    run."""
+    if threads == 1 or 1 not in times:
+        return None
+    return {name: [[a / b, h] for a, b, h in zip(times[1][name], times[threads][name],
+                                                   hops[threads][name])]
+            for name in times[threads] if name not in errors}
+
+
+def median_speedups(paired, hop_limit=None):
+    """Median of the paired speed-ups per library, over all repetitions or those
+    whose core hop was at most ``hop_limit``; None where there is none."""
+    out = {}
+    for name in (*LIBS, "floor"):
+        ratios_ = [r for r, h in paired.get(name, [])
+                   if hop_limit is None or (h is not None and h <= hop_limit)]
+        out[name] = statistics.median(ratios_) if ratios_ else None
+    return out
+
+
+def add_speedups(results):
+    """``speedup_over_1_thread`` (all repetitions) and ``speedup_cores_near`` (the
+    repetitions whose multi-threaded run started while the cores were near: a hop at
+    most NEAR_FACTOR x the fastest hop of the whole benchmark, see _core_latency.py)."""
+    hops = [h for r in results for pairs in (r["paired_speedups"] or {}).values()
+            for _, h in pairs if h]
+    limit = NEAR_FACTOR * min(hops) if hops else None
+    for r in results:
+        paired = r["paired_speedups"]
+        r["speedup_over_1_thread"] = median_speedups(paired) if paired else None
+        r["speedup_cores_near"] = (median_speedups(paired, limit)
+                                   if paired and limit else None)
+        r["near_hop_limit_ns"] = limit
 
 
 def ratios(median):
@@ -423,6 +488,33 @@ def print_table(results):
     print()
 
 
+def print_scaling(results):
+    rows = [r for r in results if r["speedup_over_1_thread"]]
+    if not rows:
+        return
+    print("## Speed-up over 1 thread (median over repetitions of the paired "
+          "1-thread / N-thread time; higher is better)\n")
+    near = rows[0]["near_hop_limit_ns"]
+    head = "| configuration | threads | fcnn_sk | sklearn | torch | GEMM floor |"
+    if near:
+        print(f"*near*: only the repetitions whose N-thread run began while a "
+              f"core-to-core hop took <= {near:.0f} ns ({NEAR_FACTOR:g}x the fastest "
+              f"hop seen); *core hop*: range over the N-thread runs.\n")
+        head += " fcnn_sk, near | floor, near | core hop, ns |"
+    print(head)
+    print("|---|---:" + "|---:" * (4 + (3 if near else 0)) + "|")
+    for r in rows:
+        s = r["speedup_over_1_thread"]
+        cells = [fmt_ratio(s[name]) for name in (*LIBS, "floor")]
+        if near:
+            n = r["speedup_cores_near"]
+            hops = [h for pairs in r["paired_speedups"].values() for _, h in pairs if h]
+            cells += [fmt_ratio(n["fcnn_sk"]), fmt_ratio(n["floor"]),
+                      f"{min(hops):.0f}-{max(hops):.0f}" if hops else "n/a"]
+        print(f"| {r['config']} | {r['threads']} | " + " | ".join(cells) + " |")
+    print()
+
+
 def print_memory(mem, rows, dtype, threads):
     print(f"## Extra peak RSS, MB (mnist 784-512-256-10 {dtype}, {rows} rows, adam b128, "
           f"fit = 1 epoch, {threads} threads; fresh process each, baseline = RSS after "
@@ -474,9 +566,9 @@ def main(argv=None):
     for cfg in make_configs(args.quick):
         if not selected(cfg.name, args.only):
             continue
-        for threads in args.threads:
-            print(f"running {cfg.name}, {threads} thread(s) ...", file=sys.stderr, flush=True)
-            results.append(bench_config(cfg, threads, args.reps or cfg.reps, mods))
+        threads = "/".join(map(str, args.threads))
+        print(f"running {cfg.name}, {threads} thread(s) ...", file=sys.stderr, flush=True)
+        results += bench_config(cfg, args.threads, args.reps or cfg.reps, mods)
 
     mem, mem_rows, mem_dtype, mem_threads = [], mnist_rows(args.quick), "float32", max(args.threads)
     if selected(f"memory mnist {mem_dtype}", args.only):
@@ -484,8 +576,10 @@ def main(argv=None):
         mem = measure_memory(mem_rows, mem_dtype, mem_threads)
 
     runtime = time.perf_counter() - start
+    add_speedups(results)
     if results:
         print_table(results)
+        print_scaling(results)
     if mem:
         print_memory(mem, mem_rows, mem_dtype, mem_threads)
     print(f"mode: {'quick' if args.quick else 'full'}, total runtime {runtime:.0f} s")
