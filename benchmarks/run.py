@@ -339,12 +339,16 @@ def median_speedups(paired, hop_limit=None):
     return out
 
 
+def core_hops(result):
+    """The core-to-core hops (ns) measured before a result's multi-threaded runs."""
+    return [h for pairs in (result["paired_speedups"] or {}).values() for _, h in pairs if h]
+
+
 def add_speedups(results):
     """``speedup_over_1_thread`` (all repetitions) and ``speedup_cores_near`` (the
     repetitions whose multi-threaded run started while the cores were near: a hop at
     most NEAR_FACTOR x the fastest hop of the whole benchmark, see _core_latency.py)."""
-    hops = [h for r in results for pairs in (r["paired_speedups"] or {}).values()
-            for _, h in pairs if h]
+    hops = [h for r in results for h in core_hops(r)]
     limit = NEAR_FACTOR * min(hops) if hops else None
     for r in results:
         paired = r["paired_speedups"]
@@ -508,7 +512,7 @@ def print_scaling(results):
         cells = [fmt_ratio(s[name]) for name in (*LIBS, "floor")]
         if near:
             n = r["speedup_cores_near"]
-            hops = [h for pairs in r["paired_speedups"].values() for _, h in pairs if h]
+            hops = core_hops(r)
             cells += [fmt_ratio(n["fcnn_sk"]), fmt_ratio(n["floor"]),
                       f"{min(hops):.0f}-{max(hops):.0f}" if hops else "n/a"]
         print(f"| {r['config']} | {r['threads']} | " + " | ".join(cells) + " |")
