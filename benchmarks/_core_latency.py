@@ -14,6 +14,7 @@ returns None and the benchmark goes on without it.
 """
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -84,6 +85,8 @@ def _probe():
         fn = ctypes.CDLL(lib).hop_ns
     except (OSError, subprocess.CalledProcessError):
         return None
+    finally:  # a loaded library stays mapped after its file is gone
+        shutil.rmtree(tmp, ignore_errors=True)
     fn.restype = ctypes.c_double
     fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     return fn
