@@ -430,6 +430,12 @@ def measure_memory(rows, dtype, threads):
 
 # --------------------------------------------------------------------------- reporting
 
+def kernel_build():
+    """Which compiled build fcnn_sk runs here (baseline, or avx2 with FMA)."""
+    from fcnn_sk import _compiled
+    return _compiled.name
+
+
 def machine_info(mods):
     cpu = platform.processor() or "unknown"
     try:
@@ -450,6 +456,7 @@ def machine_info(mods):
         "numpy": np.__version__, "scipy": scipy.__version__, "sklearn": sklearn.__version__,
         "torch": torch_version,
         "fcnn_sk": getattr(fcnn, "__version__", "unknown") if fcnn else "n/a (not importable)",
+        "fcnn_sk kernels": kernel_build() if fcnn else "n/a",
         "threadpools": [f"{p['user_api']}: {p['internal_api']} {p.get('version')} "
                         f"({p.get('architecture', '')}, {os.path.basename(p['filepath'])})"
                         for p in threadpool_info()],

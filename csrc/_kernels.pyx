@@ -11,7 +11,9 @@ them into raw pointers, release the GIL and run the work:
   validation losses, in O(chunk x width) memory;
 - ``forward_rows``: the forward pass in chunks (predictions, hidden features);
 - ``input_grad``: per-sample gradients of the loss with respect to the inputs;
-- ``apply_output_link``: raw outputs to predictions or log-probabilities.
+- ``apply_output_link``: raw outputs to predictions or log-probabilities;
+- ``cpu_has_avx2_fma``: whether the AVX2 build of this module (_kernels_avx2.pyx,
+  the same source) can run here.
 
 The math lives in the headers beside this file: activations, losses (with their
 gradients), optimizers, BLAS, the random generator and the layer stack. The public
@@ -33,6 +35,24 @@ from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffe
                        forward, block_loss_grad)
 
 import numpy as np
+
+cdef extern from *:
+    """
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    static int fcnn_cpu_has_avx2_fma(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    #else
+    static int fcnn_cpu_has_avx2_fma(void) { return 0; }
+    #endif
+    """
+    int fcnn_cpu_has_avx2_fma() noexcept nogil
+
+
+def cpu_has_avx2_fma():
+    """Whether this CPU (and its operating system) supports AVX2 and FMA."""
+    return bool(fcnn_cpu_has_avx2_fma())
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU,
                "leaky_relu": LEAKY_RELU, "elu": ELU, "gelu": GELU,

@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _kernels
+from . import _compiled
 from ._init import INITIALIZERS
 from ._network import (
     HIDDEN_ACTIVATIONS,
@@ -471,7 +471,7 @@ class BaseFCNN(BaseEstimator, ABC):
 
         def loss_grad(x):
             params[...] = x  # L-BFGS-B works in float64; the kernels in X's dtype
-            loss = _kernels.loss_grad(
+            loss = _compiled.kernels.loss_grad(
                 network, params, grad, data, indices, indptr, Y_flat, sw, self.alpha
             )
             return loss, grad.astype(np.float64)
@@ -543,7 +543,7 @@ class BaseFCNN(BaseEstimator, ABC):
                 # dropout masks: this call's draw plus the model's epoch count, so
                 # another partial_fit call or warm-started fit gets new masks
                 seed = 0 if dropout_seed is None else dropout_seed + len(self.loss_curve_)
-                loss_sum, optimizer.step, n_steps = _kernels.train_epoch(
+                loss_sum, optimizer.step, n_steps = _compiled.kernels.train_epoch(
                     network, params, optimizer.state_1, optimizer.state_2,
                     data, indices, indptr, Y_flat, sw, order, self.shuffle,
                     batch_size, optimizer.kernel_hyper(self, seed), norms,
@@ -604,7 +604,7 @@ class BaseFCNN(BaseEstimator, ABC):
         monitored quantity (higher is better). ``val_input`` is
         ``kernel_input(val.X)``."""
         score = self._score_validation(val.X, val.y, val.sample_weight)
-        loss = _kernels.loss_grad(
+        loss = _compiled.kernels.loss_grad(
             network, self._params, np.empty(0, self._params.dtype), *val_input,
             val.Y.reshape(-1), val.kernel_weights(), self.alpha,
         )
@@ -642,7 +642,7 @@ class BaseFCNN(BaseEstimator, ABC):
         """Network predictions (output link applied), (n_samples, n_outputs_)."""
         network = self._network()
         out = self._raw_output(X, validate, network=network)
-        _kernels.apply_output_link(network, out)
+        _compiled.kernels.apply_output_link(network, out)
         return out
 
     def _has_hidden_layer(self):
@@ -722,7 +722,7 @@ class BaseFCNN(BaseEstimator, ABC):
         params = self._flat_params()
         X = X.astype(params.dtype, copy=False)
         out = np.empty(X.shape, dtype=params.dtype)
-        _kernels.input_grad(
+        _compiled.kernels.input_grad(
             self._network(loss=self._training_loss()), params, *kernel_input(X),
             np.ascontiguousarray(Y, dtype=params.dtype).reshape(-1), out,
         )

@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from . import _kernels
+from . import _compiled
 from ._base import BaseFCNN
 from ._doc import fill_doc
 
@@ -287,7 +287,7 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         if self.n_outputs_ == 1:
             # log(1 - sigmoid(z)) = log(sigmoid(-z))
             raw = np.hstack([-raw, raw])
-        _kernels.apply_output_link(network, raw, log=True)
+        _compiled.kernels.apply_output_link(network, raw, log=True)
         return raw
 
     def __sklearn_tags__(self):

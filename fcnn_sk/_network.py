@@ -9,12 +9,12 @@ flat buffers of the same length, so every update is one loop in compiled code.
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels
+from . import _compiled
 
 #: Hidden-layer activations the kernels implement.
-HIDDEN_ACTIVATIONS = tuple(_kernels.ACTIVATIONS)
+HIDDEN_ACTIVATIONS = tuple(_compiled.kernels.ACTIVATIONS)
 #: Losses the kernels implement, each with the output activation it is paired with.
-LOSS_OUTPUTS = {name: out for name, (_, out) in _kernels.LOSSES.items()}
+LOSS_OUTPUTS = {name: out for name, (_, out) in _compiled.kernels.LOSSES.items()}
 #: Output activations, and the loss each one is paired with by default.
 OUTPUT_LOSSES = {"identity": "squared_error", "logistic": "binary_log_loss",
                  "softmax": "log_loss", "exp": "poisson"}
@@ -32,7 +32,7 @@ def hidden_activations(activation, n_hidden):
 
 def make_network(layer_units, activation, loss, **options):
     """The compiled description of a network (see ``_kernels.Network``)."""
-    return _kernels.Network(
+    return _compiled.kernels.Network(
         list(layer_units),
         hidden_activations(activation, len(layer_units) - 2),
         loss,
@@ -83,7 +83,7 @@ def forward_rows(network, params, X, n_run=None):
     n_run = network.n_layers if n_run is None else n_run
     data, indices, indptr = kernel_input(X)
     out = np.empty((X.shape[0], network.width(n_run)), dtype=params.dtype)
-    _kernels.forward_rows(network, params, data, indices, indptr, out, n_run)
+    _compiled.kernels.forward_rows(network, params, data, indices, indptr, out, n_run)
     return out
 
 
@@ -136,7 +136,7 @@ def loss_and_gradient(
     grad = np.empty_like(params)
     sw = np.empty(0, dtype) if sample_weight is None else np.asarray(sample_weight, dtype)
     data, indices, indptr = kernel_input(X)
-    value = _kernels.loss_grad(
+    value = _compiled.kernels.loss_grad(
         network, params, grad, data, indices, indptr,
         np.ascontiguousarray(Y, dtype=dtype).reshape(-1), sw, alpha,
     )
@@ -150,5 +150,5 @@ def forward(coefs, intercepts, X, *, activation="relu", out_activation="identity
     network = make_network(layer_units_of(coefs), activation,
                            OUTPUT_LOSSES[out_activation], **options)
     out = forward_rows(network, pack(coefs, intercepts), X)
-    _kernels.apply_output_link(network, out)
+    _compiled.kernels.apply_output_link(network, out)
     return out

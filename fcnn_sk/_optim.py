@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from . import _kernels
+from . import _compiled
 
 #: schedules that divide the learning rate when progress stalls, instead of stopping
 REDUCING_SCHEDULES = ("adaptive", "plateau")
@@ -86,7 +86,7 @@ class StochasticOptimizer:
     def kernel_hyper(self, estimator, seed):
         """Hyperparameters of the next epoch, for ``_kernels.train_epoch``."""
         return {
-            "solver": _kernels.SOLVERS[self.solver],
+            "solver": _compiled.kernels.SOLVERS[self.solver],
             "learning_rate": self.learning_rate,
             "momentum": estimator.momentum,
             "nesterov": estimator.nesterovs_momentum,

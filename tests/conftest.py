@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from fcnn_sk import _compiled
+
+
 def _random_network(seed, n_features, hidden_layer_sizes, n_outputs, dtype):
     """Glorot-uniform coefs and intercepts (pre-activations of order one)."""
     rng = np.random.RandomState(seed)
@@ -94,3 +97,12 @@ def random_targets():
 def random_problem():
     """Factory for a whole problem, see ``_random_problem``."""
     return _random_problem
+
+
+@pytest.fixture(params=sorted(_compiled.available()))
+def kernel_build(request, monkeypatch):
+    """Runs a test once per kernel build this machine can run (baseline, avx2),
+    whichever one the package picked on its own."""
+    monkeypatch.setattr(_compiled, "kernels", _compiled.available()[request.param])
+    monkeypatch.setattr(_compiled, "name", request.param)
+    return request.param

@@ -29,6 +29,9 @@ from fcnn_sk._network import (
     loss_and_gradient,
 )
 
+# every check runs against each kernel build (baseline, and AVX2 where it runs)
+pytestmark = pytest.mark.usefixtures("kernel_build")
+
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 # atol is relative to the largest entry of the array compared: the kernels sum

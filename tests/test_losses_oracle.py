@@ -21,6 +21,9 @@ from _reference import reference_backprop, reference_preactivations
 from fcnn_sk import FCNNRegressor
 from fcnn_sk._network import LOSS_OUTPUTS, OUTPUT_LOSSES, loss_and_gradient
 
+# every check runs against each kernel build (baseline, and AVX2 where it runs)
+pytestmark = pytest.mark.usefixtures("kernel_build")
+
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 ATOL_SCALE = {np.float32: 1e-5, np.float64: 1e-12}

@@ -1,0 +1,5 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+# The same kernels as _kernels.pyx, compiled a second time with AVX2 and FMA enabled
+# (see setup.py). fcnn_sk._compiled imports this module only on CPUs that have both.
+include "_kernels.pyx"

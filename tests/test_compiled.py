@@ -1,0 +1,102 @@
+"""The choice between the kernel builds, and their agreement.
+
+On x86-64 the kernels are compiled twice, for the baseline instruction set and with
+AVX2 + FMA (setup.py); ``fcnn_sk._compiled`` imports the second where the CPU runs
+it. The oracle and gradient tests run against every build (the ``kernel_build``
+fixture); here: the selection itself, and whole trainings compared across builds.
+"""
+
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
+
+BUILDS = sorted(_compiled.available())
+
+
+def _selected_in_fresh_interpreter(value):
+    env = {k: v for k, v in os.environ.items() if k != "FCNN_SK_KERNELS"}
+    if value is not None:
+        env["FCNN_SK_KERNELS"] = value
+    return subprocess.run(
+        [sys.executable, "-c", "from fcnn_sk import _compiled; print(_compiled.name)"],
+        env=env, capture_output=True, text=True,
+    )
+
+
+def test_selected_build_is_one_that_runs_here():
+    assert "baseline" in BUILDS
+    assert _compiled.available()[_compiled.name] is _compiled.kernels
+
+
+@pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and platform.machine() == "x86_64"),
+    reason="the AVX2 build exists on x86-64 only",
+)
+def test_x86_64_installs_the_avx2_build():
+    # setup.py must not skip it silently on the platform it is made for
+    assert _compiled._avx2 is not None
+
+
+def test_auto_prefers_avx2_where_it_runs():
+    run = _selected_in_fresh_interpreter(None)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ("avx2" if "avx2" in BUILDS else "baseline")
+
+
+@pytest.mark.parametrize("value", ["baseline", "BASELINE", "auto", ""])
+def test_environment_variable_selects_a_build(value):
+    run = _selected_in_fresh_interpreter(value)
+    assert run.returncode == 0, run.stderr
+    auto = "avx2" if "avx2" in BUILDS else "baseline"
+    expected = "baseline" if value.lower() == "baseline" else auto
+    assert run.stdout.strip() == expected
+
+
+def test_environment_variable_with_unknown_build_fails_clearly():
+    run = _selected_in_fresh_interpreter("sse9")
+    assert run.returncode != 0
+    assert "FCNN_SK_KERNELS='sse9'" in run.stderr
+    assert "baseline" in run.stderr
+
+
+def _fit_with(build, monkeypatch, estimator, X, y):
+    monkeypatch.setattr(_compiled, "kernels", _compiled.available()[build])
+    return estimator.fit(X, y)
+
+
+@pytest.mark.skipif(len(BUILDS) < 2, reason="one kernel build on this machine")
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: FCNNClassifier((16, 8), solver="adam", max_iter=5, random_state=0),
+        lambda: FCNNClassifier((16,), activation="tanh", solver="sgd", max_iter=5,
+                               random_state=0),
+        lambda: FCNNRegressor((16,), activation="gelu", solver="rmsprop", max_iter=5,
+                              max_grad_norm=1.0, random_state=0),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_builds_train_the_same_model(make, dtype, rtol, monkeypatch):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 10)).astype(dtype)
+    y = X[:, 0] - 2 * X[:, 1] ** 2
+    if isinstance(make(), FCNNClassifier):
+        y = np.digitize(y, [-1.0, 0.5])
+    models = [_fit_with(b, monkeypatch, make(), X, y) for b in BUILDS]
+    first = models[0]
+    for other in models[1:]:
+        for a, b in zip(first.coefs_ + first.intercepts_,
+                        other.coefs_ + other.intercepts_):
+            assert a.dtype == b.dtype == dtype
+            assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(a).max())
+        assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
+        out = [getattr(m, "predict_proba", m.predict)(X[:20]) for m in (first, other)]
+        assert_allclose(*out, rtol=10 * rtol, atol=10 * rtol)
