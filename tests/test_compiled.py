@@ -24,9 +24,11 @@ def _selected_in_fresh_interpreter(value):
     env = {k: v for k, v in os.environ.items() if k != "FCNN_SK_KERNELS"}
     if value is not None:
         env["FCNN_SK_KERNELS"] = value
+    # run from this directory, so that a source checkout in the working directory
+    # cannot shadow the installed package
     return subprocess.run(
         [sys.executable, "-c", "from fcnn_sk import _compiled; print(_compiled.name)"],
-        env=env, capture_output=True, text=True,
+        env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__),
     )
 
 
