@@ -13,10 +13,13 @@ import os
 
 from . import _kernels as _baseline
 
-try:
-    from . import _kernels_avx2 as _avx2
-except ImportError:  # not built: not x86-64, or a -march=native build
-    _avx2 = None
+# Ask the CPU first: even loading the AVX2 build could execute an AVX instruction.
+_avx2 = None
+if _baseline.cpu_has_avx2_fma():
+    try:
+        from . import _kernels_avx2 as _avx2
+    except ImportError:  # not built: not x86-64, or a -march=native build
+        pass
 
 __all__ = ["kernels", "name", "available"]
 
@@ -24,7 +27,7 @@ __all__ = ["kernels", "name", "available"]
 def available():
     """``{name: module}`` of the kernel builds this installation can run here."""
     builds = {"baseline": _baseline}
-    if _avx2 is not None and _baseline.cpu_has_avx2_fma():
+    if _avx2 is not None:
         builds["avx2"] = _avx2
     return builds
 

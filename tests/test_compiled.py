@@ -6,6 +6,7 @@ it. The oracle and gradient tests run against every build (the ``kernel_build``
 fixture); here: the selection itself, and whole trainings compared across builds.
 """
 
+import importlib.util
 import os
 import platform
 import subprocess
@@ -42,8 +43,10 @@ def test_selected_build_is_one_that_runs_here():
     reason="the AVX2 build exists on x86-64 only",
 )
 def test_x86_64_installs_the_avx2_build():
-    # setup.py must not skip it silently on the platform it is made for
-    assert _compiled._avx2 is not None
+    # setup.py must not skip it silently on the platform it is made for (found, not
+    # imported: importing it on a CPU without AVX2 could crash)
+    assert importlib.util.find_spec("fcnn_sk._kernels_avx2") is not None
+    assert ("avx2" in BUILDS) == _compiled._baseline.cpu_has_avx2_fma()
 
 
 def test_auto_prefers_avx2_where_it_runs():
