@@ -11,7 +11,15 @@ The environment variable ``FCNN_SK_KERNELS`` overrides the choice at import time
 
 import os
 
-from . import _kernels as _baseline
+try:
+    from . import _kernels as _baseline
+except ImportError as exc:  # an unbuilt source checkout, e.g. the working directory
+    raise ImportError(
+        f"fcnn_sk's compiled kernels cannot be imported from {os.path.dirname(__file__)} "
+        f"({exc}). Install the package with `pip install .` or build it in place with "
+        "`python setup.py build_ext --inplace`. An unbuilt source checkout in the "
+        "working directory shadows the installed package: run from elsewhere."
+    ) from exc
 
 # Ask the CPU first: even loading the AVX2 build could execute an AVX instruction.
 _avx2 = None

@@ -105,3 +105,17 @@ def test_builds_train_the_same_model(make, dtype, rtol, monkeypatch):
         assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
         out = [getattr(m, "predict_proba", m.predict)(X[:20]) for m in (first, other)]
         assert_allclose(*out, rtol=10 * rtol, atol=10 * rtol)
+
+
+
+def test_unbuilt_source_checkout_says_how_to_build(tmp_path):
+    # the module that loads the kernels, in a package without them
+    package = tmp_path / "unbuilt"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "_compiled.py").write_text(open(_compiled.__file__).read())
+    run = subprocess.run([sys.executable, "-c", "import unbuilt._compiled"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "compiled kernels cannot be imported" in run.stderr
+    assert "pip install ." in run.stderr
