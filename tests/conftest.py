@@ -99,10 +99,19 @@ def random_problem():
     return _random_problem
 
 
+@pytest.fixture
+def use_kernel_build(monkeypatch):
+    """Function ``(name)`` that makes the package run that kernel build (a key of
+    ``_compiled.available()``) until the test ends."""
+    def use(name):
+        monkeypatch.setattr(_compiled, "kernels", _compiled.available()[name])
+        monkeypatch.setattr(_compiled, "name", name)
+    return use
+
+
 @pytest.fixture(params=sorted(_compiled.available()))
-def kernel_build(request, monkeypatch):
+def kernel_build(request, use_kernel_build):
     """Runs a test once per kernel build this machine can run (baseline, avx2),
     whichever one the package picked on its own."""
-    monkeypatch.setattr(_compiled, "kernels", _compiled.available()[request.param])
-    monkeypatch.setattr(_compiled, "name", request.param)
+    use_kernel_build(request.param)
     return request.param

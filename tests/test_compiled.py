@@ -71,11 +71,6 @@ def test_environment_variable_with_unknown_build_fails_clearly():
     assert "baseline" in run.stderr
 
 
-def _fit_with(build, monkeypatch, estimator, X, y):
-    monkeypatch.setattr(_compiled, "kernels", _compiled.available()[build])
-    return estimator.fit(X, y)
-
-
 @pytest.mark.skipif(len(BUILDS) < 2, reason="one kernel build on this machine")
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 @pytest.mark.parametrize(
@@ -89,13 +84,16 @@ def _fit_with(build, monkeypatch, estimator, X, y):
     ],
 )
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_builds_train_the_same_model(make, dtype, rtol, monkeypatch):
+def test_builds_train_the_same_model(make, dtype, rtol, use_kernel_build):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 10)).astype(dtype)
     y = X[:, 0] - 2 * X[:, 1] ** 2
     if isinstance(make(), FCNNClassifier):
         y = np.digitize(y, [-1.0, 0.5])
-    models = [_fit_with(b, monkeypatch, make(), X, y) for b in BUILDS]
+    models = []
+    for build in BUILDS:
+        use_kernel_build(build)
+        models.append(make().fit(X, y))
     first = models[0]
     for other in models[1:]:
         for a, b in zip(first.coefs_ + first.intercepts_,
@@ -105,7 +103,6 @@ def test_builds_train_the_same_model(make, dtype, rtol, monkeypatch):
         assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
         out = [getattr(m, "predict_proba", m.predict)(X[:20]) for m in (first, other)]
         assert_allclose(*out, rtol=10 * rtol, atol=10 * rtol)
-
 
 
 def test_unbuilt_source_checkout_says_how_to_build(tmp_path):
