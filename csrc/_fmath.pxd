@@ -10,6 +10,8 @@
 # spells its constants as typed values (``<floating> 1`` or a typed local).
 
 from cython cimport floating
+from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memcpy
 from libc.math cimport (exp, expf, expm1, expm1f, log, logf, log1p, log1pf,
                         tanh, tanhf, sqrt, sqrtf, fabs, fabsf, erf, erff)
 
@@ -81,3 +83,88 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
 cdef inline floating softplus(floating z) noexcept nogil:
     """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), exact and overflow-free."""
     return (z if z > 0 else 0) + flog1p(fexp(-fabsval(z)))
+
+
+# --- exp in plain arithmetic, for loops the compiler vectorises ------------------------
+#
+# A loop that calls libm's exp runs one element at a time. ``exp_arith`` is written in
+# multiplies, adds and integer bit operations only, so a loop of it over an array
+# compiles to vector instructions (several times faster; see ``exp_inplace``).
+# exp(x) = 2^k * exp(r) with k = round(x / ln 2) and |r| <= ln(2) / 2; exp(r) is its
+# Taylor polynomial (degree 13 for double, 7 for float: truncation error below half
+# an ulp), and 2^k is applied as two factors 2^k1 * 2^(k - k1) so that subnormal and
+# near-overflow results come out right. Accuracy: within 1 ulp of the true value;
+# exp(-inf) = 0, exp(inf) = inf, NaN stays NaN.
+
+DEF ROUND_D = 6755399441055744.0   # 1.5 * 2^52: adding it rounds to an integer ...
+DEF ROUND_F = 12582912.0           # 1.5 * 2^23  ... held in the low mantissa bits
+
+
+cdef inline double pow2_d(double k) noexcept nogil:
+    """2^k for an integral double k in [-1022, 1023], built from its exponent bits."""
+    cdef double t = k + ROUND_D
+    cdef int64_t bits
+    memcpy(&bits, &t, 8)
+    bits = (bits - <int64_t> 0x4338000000000000 + 1023) << 52
+    memcpy(&t, &bits, 8)
+    return t
+
+
+cdef inline float pow2_f(float k) noexcept nogil:
+    """2^k for an integral float k in [-126, 127]."""
+    cdef float t = k + <float> ROUND_F
+    cdef int32_t bits
+    memcpy(&bits, &t, 4)
+    bits = (bits - <int32_t> 0x4B400000 + 127) << 23
+    memcpy(&t, &bits, 4)
+    return t
+
+
+cdef inline floating exp_arith(floating x) noexcept nogil:
+    cdef floating xc, k, k1, r, p
+    if floating is double:
+        xc = x if x > -746.0 else -746.0        # exp underflows to 0 below -745.2
+        xc = xc if xc < 710.0 else 710.0        # and overflows to inf above 709.8
+        k = (xc * 1.4426950408889634 + ROUND_D) - ROUND_D
+        r = xc - k * 0.6931471805598903         # ln 2 in two parts, so r is exact
+        r = r - k * 5.497923018708371e-14
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        k1 = (k * 0.5 + ROUND_D) - ROUND_D
+        p = p * pow2_d(k1) * pow2_d(k - k1)
+    else:
+        xc = x if x > <float> -104.0 else <float> -104.0
+        xc = xc if xc < <float> 89.0 else <float> 89.0
+        k = (xc * <float> 1.44269504 + <float> ROUND_F) - <float> ROUND_F
+        r = xc - k * <float> 0.693359375
+        r = r - k * <float> -2.12194440e-4
+        p = <float> (1.0 / 5040.0)
+        p = p * r + <float> (1.0 / 720.0)
+        p = p * r + <float> (1.0 / 120.0)
+        p = p * r + <float> (1.0 / 24.0)
+        p = p * r + <float> (1.0 / 6.0)
+        p = p * r + <float> 0.5
+        p = p * r + <float> 1.0
+        p = p * r + <float> 1.0
+        k1 = (k * <float> 0.5 + <float> ROUND_F) - <float> ROUND_F
+        p = p * pow2_f(k1) * pow2_f(k - k1)
+    return p if x == x else x
+
+
+cdef inline void exp_inplace(floating* x, Py_ssize_t n) noexcept nogil:
+    """``x[i] = exp(x[i])`` over a whole array, as vector code."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        x[i] = exp_arith(x[i])

@@ -31,6 +31,7 @@ from _losses cimport (OUT_SQUARED, OUT_BINARY_LOG, OUT_LOG, OUT_POISSON, OUT_ABS
                       OUT_HUBER, apply_link)
 from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
+from _fmath cimport exp_inplace
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
                        forward, block_loss_grad)
 
@@ -65,6 +66,13 @@ LOSSES = {"squared_error": (OUT_SQUARED, "identity"),
           "absolute_error": (OUT_ABSOLUTE, "identity"),
           "huber": (OUT_HUBER, "identity")}
 SOLVERS = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP}
+
+
+def exp_array(floating[::1] x):
+    """``x <- exp(x)`` in place, with the vectorised exp of the kernels
+    (``exp_inplace`` in csrc/_fmath.pxd); exposed for its tests."""
+    if x.shape[0] > 0:
+        exp_inplace(&x[0], x.shape[0])
 
 
 cdef class Network:

@@ -9,7 +9,7 @@
 # and Huber use the identity link with their own (robust) gradients.
 
 from cython cimport floating
-from _fmath cimport fexp, flog, fabsval, sigmoid, softplus
+from _fmath cimport fexp, flog, fabsval, sigmoid, softplus, exp_inplace
 
 
 cdef enum Output:
@@ -33,6 +33,53 @@ cdef inline floating log_sum_exp(const floating* z, Py_ssize_t k) noexcept nogil
     return m + flog(total)
 
 
+cdef inline double softmax_loss_and_delta(floating* z, const floating* y,
+                                          const Py_ssize_t* rows, const floating* sw,
+                                          Py_ssize_t n, Py_ssize_t k,
+                                          floating scale) noexcept nogil:
+    """``loss_and_delta`` of the softmax link and multinomial log-loss.
+
+    Per row, ``-sum_j y_j log softmax(z)_j = sum_j y_j (lse - z_j)`` with
+    ``lse = m + log(sum_j exp(z_j - m))``, m the row's maximum (so no exp overflows);
+    the delta is ``s * scale * (softmax(z) - y)``. Three passes, so that the exps run
+    over the whole block at once as vector code: shift the rows by their maxima,
+    exponentiate, then normalise.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating* zi
+    cdef const floating* yi
+    cdef floating m, total, s, inv, y_sum
+    cdef double loss = 0.0, li
+    for i in range(n):
+        zi = z + i * k
+        yi = y + rows[i] * k
+        m = zi[0]
+        for j in range(1, k):
+            if zi[j] > m:
+                m = zi[j]
+        li = 0.0
+        for j in range(k):
+            zi[j] = zi[j] - m
+            li -= yi[j] * zi[j]
+        loss += (sw[rows[i]] if sw != NULL else 1) * li
+    exp_inplace(z, n * k)
+    for i in range(n):
+        zi = z + i * k
+        yi = y + rows[i] * k
+        total = 0
+        y_sum = 0
+        for j in range(k):
+            total += zi[j]
+            y_sum += yi[j]
+        s = sw[rows[i]] if sw != NULL else 1
+        loss += s * y_sum * flog(total)
+        s = s * scale
+        inv = s / total
+        for j in range(k):
+            zi[j] = zi[j] * inv - s * yi[j]
+    return loss
+
+
 cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
                                   const Py_ssize_t* rows, const floating* sw,
                                   Py_ssize_t n, Py_ssize_t k, floating scale,
@@ -51,8 +98,10 @@ cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
     cdef Py_ssize_t i, j
     cdef floating* zi
     cdef const floating* yi
-    cdef floating s, d, m, total, lse
+    cdef floating s, d
     cdef double loss = 0.0, li
+    if kind == OUT_LOG:
+        return softmax_loss_and_delta(z, y, rows, sw, n, k, scale)
     for i in range(n):
         zi = z + i * k
         yi = y + rows[i] * k
@@ -67,22 +116,6 @@ cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
             for j in range(k):
                 li += softplus(zi[j]) - yi[j] * zi[j]
                 zi[j] = s * scale * (sigmoid(zi[j]) - yi[j])
-        elif kind == OUT_LOG:
-            # -sum_j y_j log softmax(z)_j = sum_j y_j (lse - z_j), with
-            # lse = m + log(total), total = sum_j exp(z_j - m): one exp per output
-            m = zi[0]
-            for j in range(1, k):
-                if zi[j] > m:
-                    m = zi[j]
-            total = 0
-            for j in range(k):
-                li += yi[j] * (m - zi[j])
-                zi[j] = fexp(zi[j] - m)
-                total += zi[j]
-            lse = flog(total)
-            for j in range(k):
-                li += yi[j] * lse
-                zi[j] = s * scale * (zi[j] / total - yi[j])
         elif kind == OUT_POISSON:
             for j in range(k):
                 d = fexp(zi[j])
