@@ -15,6 +15,7 @@ rounding, not bit for bit (as BLAS itself does not across CPUs).
 
 import os
 import platform
+import sys
 import sysconfig
 
 import numpy as np
@@ -42,6 +43,8 @@ def kernels(name, extra_args=()):
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         extra_compile_args=compile_args + list(extra_args),
+        # dladdr/dlopen (csrc/_blas.pxd) live in libdl before glibc 2.34
+        libraries=["dl"] if sys.platform.startswith("linux") else [],
     )
 
 

@@ -32,6 +32,8 @@ from _losses cimport (OUT_SQUARED, OUT_BINARY_LOG, OUT_LOG, OUT_POISSON, OUT_ABS
 from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
 from _fmath cimport exp_inplace
+from _blas cimport fcnn_split_mode, fcnn_split_openblas
+from scipy.linalg.cython_blas cimport dgemm
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
                        forward, block_loss_grad)
 
@@ -68,11 +70,30 @@ LOSSES = {"squared_error": (OUT_SQUARED, "identity"),
 SOLVERS = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP}
 
 
+GEMM_SPLIT_MODES = {"auto": -1, "never": 0, "always": 2}
+
+
+def set_gemm_split(str mode):
+    """How matrix products are split into row blocks (csrc/_blas.pxd): ``"auto"``
+    (where it is faster with this BLAS), ``"never"`` or ``"always"`` (wherever a
+    block can be formed; for tests of that path). Returns the previous setting."""
+    global fcnn_split_mode
+    previous = {-1: "auto", 0: "never", 2: "always"}[fcnn_split_mode]
+    fcnn_split_mode = GEMM_SPLIT_MODES[mode]
+    return previous
+
+
 def exp_array(floating[::1] x):
     """``x <- exp(x)`` in place, with the vectorised exp of the kernels
     (``exp_inplace`` in csrc/_fmath.pxd); exposed for its tests."""
     if x.shape[0] > 0:
         exp_inplace(&x[0], x.shape[0])
+
+
+def gemm_split_blas():
+    """Whether scipy's BLAS is one that ``"auto"`` splits products for (OpenBLAS
+    with "SkylakeX"-class kernels); it then does so while it runs one thread."""
+    return bool(fcnn_split_openblas(<void*> dgemm))
 
 
 cdef class Network:

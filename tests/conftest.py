@@ -115,3 +115,14 @@ def kernel_build(request, use_kernel_build):
     whichever one the package picked on its own."""
     use_kernel_build(request.param)
     return request.param
+
+
+@pytest.fixture(params=["auto", "always"])
+def gemm_split(request):
+    """Runs a test with matrix products as the package issues them, and again with
+    every product that can be split computed in row blocks (csrc/_blas.pxd), so that
+    path is checked on any machine and any size."""
+    kernels = _compiled.kernels
+    previous = kernels.set_gemm_split(request.param)
+    yield request.param
+    kernels.set_gemm_split(previous)

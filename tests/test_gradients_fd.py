@@ -24,7 +24,7 @@ from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._network import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, loss_and_gradient
 
 # every check runs against each kernel build (baseline, and AVX2 where it runs)
-pytestmark = pytest.mark.usefixtures("kernel_build")
+pytestmark = pytest.mark.usefixtures("kernel_build", "gemm_split")
 
 DTYPES = [np.float32, np.float64]
 ignore_convergence = pytest.mark.filterwarnings(

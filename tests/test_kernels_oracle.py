@@ -31,7 +31,7 @@ from fcnn_sk._network import (
 )
 
 # every check runs against each kernel build (baseline, and AVX2 where it runs)
-pytestmark = pytest.mark.usefixtures("kernel_build")
+pytestmark = pytest.mark.usefixtures("kernel_build", "gemm_split")
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}

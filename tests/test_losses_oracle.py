@@ -22,7 +22,7 @@ from fcnn_sk import FCNNRegressor
 from fcnn_sk._network import LOSS_OUTPUTS, OUTPUT_LOSSES, loss_and_gradient
 
 # every check runs against each kernel build (baseline, and AVX2 where it runs)
-pytestmark = pytest.mark.usefixtures("kernel_build")
+pytestmark = pytest.mark.usefixtures("kernel_build", "gemm_split")
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
