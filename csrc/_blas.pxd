@@ -10,16 +10,17 @@
 # separate path for products of at most 100^3 multiply-adds, which skips the packing
 # of the operands. Products just above that size are faster as a few row blocks that
 # each take this path: on an AMD Zen 4 with the OpenBLAS that scipy bundles (0.3.30),
-# with one thread, 1.1-1.26x for float64 and 1.2-1.45x for float32, over shapes such
-# as 200 x 64 @ 64 x 100 (digits' first layer). Rows of C are independent, so each is
-# computed exactly as one small product would. With more than one BLAS thread the
-# whole product is faster (the small path is single-threaded), and at larger sizes
-# the gain turns into a loss, so the split applies only to one thread, to at most
-# SPLIT_MAX_MNK multiply-adds and to blocks of at least SPLIT_MIN_ROWS rows; and
-# only to the products that take the small path (not op(B) transposed: OpenBLAS
-# limits that case to outputs of at most 1200 elements). Which BLAS scipy uses, and
-# its thread count, is looked up once through the dynamic linker; any other BLAS, or
-# a platform without dladdr, never splits.
+# with one thread, 1.08-1.26x for float64 and 1.18-1.45x for float32, over shapes such
+# as 200 x 64 @ 64 x 100 (digits' first layer). Rows of C are independent, so the
+# blocks give the whole product (to rounding: the kernels sum in different orders).
+# With more than one BLAS thread the whole product is faster (the small path is
+# single-threaded), and at larger sizes or with thin blocks the gain can turn into a
+# loss (float64 at 12.8M multiply-adds in blocks of 2 rows: 0.67x). So the split
+# applies only to one thread, to at most SPLIT_MAX_MNK multiply-adds, to blocks of
+# at least SPLIT_MIN_ROWS rows, and to the products that take the small path (not
+# op(B) transposed: OpenBLAS limits that case to outputs of at most 1200 elements).
+# Which BLAS scipy uses, and its thread count, is looked up once through the dynamic
+# linker; any other BLAS, or a platform without dladdr, never splits.
 
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm

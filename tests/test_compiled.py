@@ -4,6 +4,8 @@ On x86-64 the kernels are compiled twice, for the baseline instruction set and w
 AVX2 + FMA (setup.py); ``fcnn_sk._compiled`` imports the second where the CPU runs
 it. The oracle and gradient tests run against every build (the ``kernel_build``
 fixture); here: the selection itself, and whole trainings compared across builds.
+Likewise for matrix products issued in row blocks (csrc/_blas.pxd): the oracle tests
+run with every product split (the ``gemm_split`` fixture); here, whole trainings.
 """
 
 import importlib.util
@@ -15,6 +17,9 @@ import sys
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+
+from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_limits
 
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
 
@@ -103,6 +108,49 @@ def test_builds_train_the_same_model(make, dtype, rtol, use_kernel_build):
         assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
         out = [getattr(m, "predict_proba", m.predict)(X[:20]) for m in (first, other)]
         assert_allclose(*out, rtol=10 * rtol, atol=10 * rtol)
+
+
+@pytest.fixture
+def restore_gemm_split():
+    previous = _compiled.kernels.set_gemm_split("auto")
+    yield
+    _compiled.kernels.set_gemm_split(previous)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-3)])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_row_blocks_train_the_same_model(dtype, rtol, restore_gemm_split):
+    # digits' 64-100-10 network at batch 200: its first-layer products (1.28M
+    # multiply-adds) are the ones issued in row blocks at one BLAS thread where the
+    # BLAS is OpenBLAS with AVX-512 kernels; "always" splits every product
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(dtype)
+    models = {}
+    for mode in ("never", "auto", "always"):
+        _compiled.kernels.set_gemm_split(mode)
+        with threadpool_limits(1):
+            models[mode] = FCNNClassifier((100,), batch_size=200, max_iter=3,
+                                          random_state=0).fit(X, y)
+    first = models["never"]
+    for other in (models["auto"], models["always"]):
+        for a, b in zip(first.coefs_ + first.intercepts_,
+                        other.coefs_ + other.intercepts_):
+            assert a.dtype == b.dtype == dtype
+            assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(a).max())
+        assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
+
+
+def test_gemm_split_setting():
+    kernels = _compiled.kernels
+    assert isinstance(kernels.gemm_split_blas(), bool)
+    previous = kernels.set_gemm_split("never")
+    try:
+        assert kernels.set_gemm_split("always") == "never"
+        assert kernels.set_gemm_split("auto") == "always"
+        with pytest.raises(KeyError):
+            kernels.set_gemm_split("sometimes")
+    finally:
+        kernels.set_gemm_split(previous)
 
 
 def test_unbuilt_source_checkout_says_how_to_build(tmp_path):
