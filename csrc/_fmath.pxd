@@ -100,23 +100,22 @@ DEF ROUND_D = 6755399441055744.0   # 1.5 * 2^52: adding it rounds to an integer 
 DEF ROUND_F = 12582912.0           # 1.5 * 2^23  ... held in the low mantissa bits
 
 
-cdef inline double pow2_d(double k) noexcept nogil:
-    """2^k for an integral double k in [-1022, 1023], built from its exponent bits."""
-    cdef double t = k + ROUND_D
-    cdef int64_t bits
-    memcpy(&bits, &t, 8)
-    bits = (bits - <int64_t> 0x4338000000000000 + 1023) << 52
-    memcpy(&t, &bits, 8)
-    return t
-
-
-cdef inline float pow2_f(float k) noexcept nogil:
-    """2^k for an integral float k in [-126, 127]."""
-    cdef float t = k + <float> ROUND_F
-    cdef int32_t bits
-    memcpy(&bits, &t, 4)
-    bits = (bits - <int32_t> 0x4B400000 + 127) << 23
-    memcpy(&t, &bits, 4)
+cdef inline floating pow2(floating k) noexcept nogil:
+    """2^k for an integral k in the normal range ([-1022, 1023] for double, [-126,
+    127] for float), built from its exponent bits."""
+    cdef floating t
+    cdef int64_t bits_d
+    cdef int32_t bits_f
+    if floating is double:
+        t = k + ROUND_D
+        memcpy(&bits_d, &t, 8)
+        bits_d = (bits_d - <int64_t> 0x4338000000000000 + 1023) << 52
+        memcpy(&t, &bits_d, 8)
+    else:
+        t = k + <float> ROUND_F
+        memcpy(&bits_f, &t, 4)
+        bits_f = (bits_f - <int32_t> 0x4B400000 + 127) << 23
+        memcpy(&t, &bits_f, 4)
     return t
 
 
@@ -143,7 +142,6 @@ cdef inline floating exp_arith(floating x) noexcept nogil:
         p = p * r + 1.0
         p = p * r + 1.0
         k1 = (k * 0.5 + ROUND_D) - ROUND_D
-        p = p * pow2_d(k1) * pow2_d(k - k1)
     else:
         xc = x if x > <float> -104.0 else <float> -104.0
         xc = xc if xc < <float> 89.0 else <float> 89.0
@@ -159,7 +157,7 @@ cdef inline floating exp_arith(floating x) noexcept nogil:
         p = p * r + <float> 1.0
         p = p * r + <float> 1.0
         k1 = (k * <float> 0.5 + <float> ROUND_F) - <float> ROUND_F
-        p = p * pow2_f(k1) * pow2_f(k - k1)
+    p = p * pow2(k1) * pow2(k - k1)
     return p if x == x else x
 
 

@@ -21,13 +21,19 @@ cdef enum Output:
     OUT_HUBER = 5         # identity link, Huber loss with threshold `param`
 
 
-cdef inline floating log_sum_exp(const floating* z, Py_ssize_t k) noexcept nogil:
-    """log(sum_j exp(z_j)), shifted by the maximum so no exp overflows."""
+cdef inline floating row_max(const floating* z, Py_ssize_t k) noexcept nogil:
     cdef Py_ssize_t j
-    cdef floating m = z[0], total = 0
+    cdef floating m = z[0]
     for j in range(1, k):
         if z[j] > m:
             m = z[j]
+    return m
+
+
+cdef inline floating log_sum_exp(const floating* z, Py_ssize_t k) noexcept nogil:
+    """log(sum_j exp(z_j)), shifted by the maximum so no exp overflows."""
+    cdef Py_ssize_t j
+    cdef floating m = row_max(z, k), total = 0
     for j in range(k):
         total += fexp(z[j] - m)
     return m + flog(total)
@@ -53,10 +59,7 @@ cdef inline double softmax_loss_and_delta(floating* z, const floating* y,
     for i in range(n):
         zi = z + i * k
         yi = y + rows[i] * k
-        m = zi[0]
-        for j in range(1, k):
-            if zi[j] > m:
-                m = zi[j]
+        m = row_max(zi, k)
         li = 0.0
         for j in range(k):
             zi[j] = zi[j] - m
