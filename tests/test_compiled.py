@@ -17,7 +17,6 @@ import sys
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
@@ -140,17 +139,14 @@ def test_row_blocks_train_the_same_model(dtype, rtol, restore_gemm_split):
         assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
 
 
-def test_gemm_split_setting():
+def test_gemm_split_setting(restore_gemm_split):
     kernels = _compiled.kernels
     assert isinstance(kernels.gemm_split_blas(), bool)
-    previous = kernels.set_gemm_split("never")
-    try:
-        assert kernels.set_gemm_split("always") == "never"
-        assert kernels.set_gemm_split("auto") == "always"
-        with pytest.raises(KeyError):
-            kernels.set_gemm_split("sometimes")
-    finally:
-        kernels.set_gemm_split(previous)
+    assert kernels.set_gemm_split("never") == "auto"
+    assert kernels.set_gemm_split("always") == "never"
+    assert kernels.set_gemm_split("auto") == "always"
+    with pytest.raises(KeyError):
+        kernels.set_gemm_split("sometimes")
 
 
 def test_unbuilt_source_checkout_says_how_to_build(tmp_path):
