@@ -22,7 +22,7 @@ names of activations, losses and solvers are mapped to their kernel codes here, 
 
 from cython cimport floating
 from libc.math cimport sqrt
-from libc.stdlib cimport malloc, free
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
 from libc.string cimport memcpy
 
 from _activations cimport (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, ELU, GELU,
@@ -213,8 +213,20 @@ cdef inline CSR csr(const Py_ssize_t[::1] indices, const Py_ssize_t[::1] indptr)
     return sp
 
 
+cdef inline CSR csr_from(CSR sp, Py_ssize_t start) noexcept nogil:
+    """The CSR rows from ``start`` on: row ``i`` of the result is row ``start + i``.
+    Chunked passes index their rows from 0 this way, with an index array the size
+    of a chunk rather than of the data."""
+    if sp.indptr != NULL:
+        sp.indptr = sp.indptr + start
+    return sp
+
+
 cdef floating* alloc(Py_ssize_t n, floating dtype_tag) except NULL:
-    cdef floating* p = <floating*> malloc(max(n, 1) * sizeof(floating))
+    """A workspace of ``n`` floats, to be released with ``PyMem_RawFree``. Python's
+    raw allocator is malloc, but tracemalloc sees it, so the tests measure the
+    kernels' memory along with numpy's."""
+    cdef floating* p = <floating*> PyMem_RawMalloc(max(n, 1) * sizeof(floating))
     if p == NULL:
         raise MemoryError()
     return p
@@ -345,7 +357,7 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
                    n_params - n_coefs, <floating> 0.0, clip, &sq_g, &sq_g)
             loss_sum += (batch_loss + 0.5 * alpha * sq_w) / w_sum * nb
             n_steps += 1
-    free(work)
+    PyMem_RawFree(work)
     return loss_sum, step, n_steps
 
 
@@ -374,8 +386,9 @@ def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
     cdef const floating* xb
     cdef double loss = 0.0, w_sum = 0.0, sq = 0.0
     cdef floating l2
-    cdef Py_ssize_t[::1] rows_arr = np.arange(n, dtype=np.intp)
+    cdef Py_ssize_t[::1] rows_arr = np.arange(cap, dtype=np.intp)
     cdef const Py_ssize_t* rows = &rows_arr[0]
+    cdef CSR sp_chunk
     cdef floating* work = alloc(size + cap * k, <floating> 0)
     cdef floating* out = work + size
     with nogil:
@@ -388,16 +401,17 @@ def loss_grad(Network network, const floating[::1] params, floating[::1] grad,
         while start < n:
             nb = min(cap, n - start)
             xb = NULL if sparse else X + start * n_in
-            loss += block_loss_grad(&net, P, xb, X, &sp, rows + start, nb, work, out,
-                                    &Y[0], sw, <floating> (1.0 / w_sum), G, start > 0,
-                                    NULL, NULL)
+            sp_chunk = csr_from(sp, start)
+            loss += block_loss_grad(&net, P, xb, X, &sp_chunk, rows, nb, work, out,
+                                    &Y[start * k], sw + start if sw != NULL else NULL,
+                                    <floating> (1.0 / w_sum), G, start > 0, NULL, NULL)
             start += nb
         l2 = <floating> (alpha / w_sum)
         for i in range(n_coefs):
             sq += P[i] * P[i]
             if with_grad:
                 G[i] += l2 * P[i]
-    free(work)
+    PyMem_RawFree(work)
     return (loss + 0.5 * alpha * sq) / w_sum
 
 
@@ -417,8 +431,9 @@ def forward_rows(Network network, const floating[::1] params,
     cdef Py_ssize_t n_in = net.units[0], m = n_run
     cdef const floating* X = ptr_or_null(X_data)
     cdef const floating* P = &params[0]
-    cdef Py_ssize_t[::1] rows_arr = np.arange(n if sparse else 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] rows_arr = np.arange(cap, dtype=np.intp)
     cdef const Py_ssize_t* rows = &rows_arr[0]
+    cdef CSR sp_chunk
     cdef floating* work
     if n == 0:
         return
@@ -427,11 +442,11 @@ def forward_rows(Network network, const floating[::1] params,
         start = 0
         while start < n:
             nb = min(cap, n - start)
-            forward(&net, P, NULL if sparse else X + start * n_in, X, &sp,
-                    rows + start if sparse else rows, nb, work, &out[start, 0], m,
-                    NULL)
+            sp_chunk = csr_from(sp, start)
+            forward(&net, P, NULL if sparse else X + start * n_in, X, &sp_chunk, rows,
+                    nb, work, &out[start, 0], m, NULL)
             start += nb
-    free(work)
+    PyMem_RawFree(work)
 
 
 def input_grad(Network network, const floating[::1] params,
@@ -448,8 +463,9 @@ def input_grad(Network network, const floating[::1] params,
     cdef Py_ssize_t n_in = net.units[0], k = net.units[net.n_layers]
     cdef const floating* X = ptr_or_null(X_data)
     cdef const floating* P = &params[0]
-    cdef Py_ssize_t[::1] rows_arr = np.arange(n, dtype=np.intp)
+    cdef Py_ssize_t[::1] rows_arr = np.arange(cap, dtype=np.intp)
     cdef const Py_ssize_t* rows = &rows_arr[0]
+    cdef CSR sp_chunk
     cdef const floating* xb
     cdef floating* work
     cdef floating* scratch
@@ -462,10 +478,12 @@ def input_grad(Network network, const floating[::1] params,
         while start < n:
             nb = min(cap, n - start)
             xb = NULL if sparse else X + start * n_in
-            block_loss_grad(&net, P, xb, X, &sp, rows + start, nb, work, NULL, &Y[0],
-                            NULL, <floating> 1.0, scratch, False, &out[start, 0], NULL)
+            sp_chunk = csr_from(sp, start)
+            block_loss_grad(&net, P, xb, X, &sp_chunk, rows, nb, work, NULL,
+                            &Y[start * k], NULL, <floating> 1.0, scratch, False,
+                            &out[start, 0], NULL)
             start += nb
-    free(work)
+    PyMem_RawFree(work)
 
 
 def apply_output_link(Network network, floating[:, ::1] z, bint log=False):
