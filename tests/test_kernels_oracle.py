@@ -26,8 +26,13 @@ from fcnn_sk import _compiled
 from fcnn_sk._network import (
     HIDDEN_ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
+    OUTPUT_LOSSES,
     forward,
+    kernel_input,
+    layer_units_of,
     loss_and_gradient,
+    make_network,
+    pack,
 )
 
 # every check runs against each kernel build (baseline, and AVX2 where it runs)
@@ -345,6 +350,51 @@ def test_extreme_hidden_preactivations_are_stable(random_targets, activation, dt
         coefs, intercepts, X, activation=activation, out_activation="identity"
     )
     assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("chunk", [1, 7])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("out_activation", OUTPUT_ACTIVATIONS)
+def test_chunked_passes_match_oracle(random_problem, out_activation, dtype, sparse,
+                                     chunk):
+    # The kernels walk all rows in chunks (512 rows for L-BFGS losses, 2048 for
+    # predictions); the other tests fit in one. Small chunks here check the rows
+    # past the first: their targets, weights and CSR offsets, and the gradient
+    # summed over chunks.
+    p = random_problem(_seed(out_activation, "chunked"), out_activation, dtype,
+                       n_hidden=2, sparse=sparse, sample_weight=True)
+    coefs, intercepts, X, Y, sw = (p[k] for k in
+                                   ("coefs", "intercepts", "X", "Y", "sample_weight"))
+    kernels = _compiled.kernels
+    network = make_network(layer_units_of(coefs), "tanh", OUTPUT_LOSSES[out_activation])
+    params = pack(coefs, intercepts)
+    data, indices, indptr = kernel_input(X)
+    Y_flat = np.ascontiguousarray(Y).reshape(-1)
+    kwargs = dict(activation="tanh", out_activation=out_activation)
+
+    grad = np.empty_like(params)
+    loss = kernels.loss_grad(network, params, grad, data, indices, indptr, Y_flat, sw,
+                             0.3, chunk)
+    ref_loss, ref_coef_grads, ref_intercept_grads = reference_loss_and_gradient(
+        coefs, intercepts, X, Y, sw, alpha=0.3, **kwargs
+    )
+    assert_allclose(loss, ref_loss, rtol=RTOL[dtype], err_msg="loss")
+    _assert_close(grad, pack(ref_coef_grads, ref_intercept_grads, np.float64), dtype,
+                  err_msg="gradient")
+
+    out = np.empty(Y.shape, dtype)
+    kernels.forward_rows(network, params, data, indices, indptr, out, -1, chunk)
+    kernels.apply_output_link(network, out)
+    _assert_close(out, reference_forward(coefs, intercepts, X, **kwargs), dtype,
+                  err_msg="forward")
+
+    in_chunks, whole = np.empty((2,) + X.shape, dtype)
+    kernels.input_grad(network, params, data, indices, indptr, Y_flat, in_chunks,
+                       chunk)
+    kernels.input_grad(network, params, data, indices, indptr, Y_flat, whole,
+                       X.shape[0])
+    _assert_close(in_chunks, whole, dtype, err_msg="input gradient")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
