@@ -12,6 +12,7 @@ them into raw pointers, release the GIL and run the work:
 - ``forward_rows``: the forward pass in chunks (predictions, hidden features);
 - ``input_grad``: per-sample gradients of the loss with respect to the inputs;
 - ``apply_output_link``: raw outputs to predictions or log-probabilities;
+- ``lbfgs_direction``: the L-BFGS search direction (fcnn_sk/_lbfgs.py drives it);
 - ``cpu_has_avx2_fma``: whether the AVX2 build of this module (_kernels_avx2.pyx,
   the same source) can run here.
 
@@ -32,6 +33,7 @@ from _losses cimport (OUT_SQUARED, OUT_BINARY_LOG, OUT_LOG, OUT_POISSON, OUT_ABS
 from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
 from _fmath cimport exp_inplace
+from _lbfgs cimport two_loop
 from _blas cimport fcnn_split_mode, fcnn_split_openblas
 from scipy.linalg.cython_blas cimport dgemm
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
@@ -493,3 +495,17 @@ def apply_output_link(Network network, floating[:, ::1] z, bint log=False):
     cdef int out = network.out
     with nogil:
         apply_link(out, &z[0, 0], z.shape[0], z.shape[1], log)
+
+
+def lbfgs_direction(const double[::1] g, const double[:, ::1] S, const double[:, ::1] Y,
+                    const double[::1] rho, double[::1] alpha, int head, int col,
+                    double gamma, double[::1] d):
+    """``d <- -H g`` for the L-BFGS inverse Hessian H of the ``col`` pairs stored
+    from row ``head`` of ``S`` and ``Y`` (a ring of ``m = len(S)`` rows) and the
+    initial scale ``gamma`` (csrc/_lbfgs.pxd). ``alpha`` (m) is scratch. Returns
+    ``d'd``."""
+    cdef double dtd
+    with nogil:
+        dtd = two_loop(&g[0], &S[0, 0], &Y[0, 0], &rho[0], &alpha[0], g.shape[0],
+                       S.shape[0], head, col, gamma, &d[0])
+    return dtd
