@@ -11,7 +11,6 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -25,6 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _compiled
 from ._init import INITIALIZERS
+from ._lbfgs import minimize_lbfgs
 from ._network import (
     HIDDEN_ACTIVATIONS,
     OUTPUT_LOSSES,
@@ -464,27 +464,30 @@ class BaseFCNN(BaseEstimator, ABC):
     def _fit_lbfgs(self, fit):
         network = self._network(training=True)
         params = self._params
-        grad = np.empty_like(params)
         data, indices, indptr = kernel_input(fit.X)
         sw = fit.kernel_weights()
         Y_flat = fit.Y.reshape(-1)
+        float64 = params.dtype == np.float64
+        grad = None if float64 else np.empty_like(params)
 
-        def loss_grad(x):
-            params[...] = x  # L-BFGS-B works in float64; the kernels in X's dtype
+        def loss_grad(x, g):
+            # L-BFGS works in float64; float32 kernels get a cast copy
+            if float64:
+                return _compiled.kernels.loss_grad(
+                    network, x, g, data, indices, indptr, Y_flat, sw, self.alpha)
+            params[...] = x
             loss = _compiled.kernels.loss_grad(
-                network, params, grad, data, indices, indptr, Y_flat, sw, self.alpha
-            )
-            return loss, grad.astype(np.float64)
+                network, params, grad, data, indices, indptr, Y_flat, sw, self.alpha)
+            g[...] = grad
+            return loss
 
-        options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
-        if self.verbose:
-            options["disp"] = True
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*disp.*", category=DeprecationWarning)
-            result = scipy.optimize.minimize(
-                loss_grad, params.astype(np.float64), method="L-BFGS-B", jac=True,
-                options=options,
-            )
+        def report(n_iter, loss):
+            print("Iteration %d, loss = %.8f" % (n_iter, loss))
+
+        result = minimize_lbfgs(
+            loss_grad, params, max_iter=self.max_iter, max_fun=self.max_fun,
+            gtol=self.tol, callback=report if self.verbose else None,
+        )
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
         params[...] = result.x

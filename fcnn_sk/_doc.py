@@ -12,7 +12,8 @@ COMMON_PARAMETERS = """
         or 'swish' (``x * sigmoid(x)``).
 
     solver : {'lbfgs', 'sgd', 'adam', 'rmsprop'}, default='adam'
-        The solver for weight optimisation: L-BFGS-B (scipy) on the full data,
+        The solver for weight optimisation: L-BFGS on the full data (scipy's
+        L-BFGS-B algorithm without bounds, the iterates scikit-learn gets),
         stochastic gradient descent with momentum, Adam, or RMSprop.
 
     alpha : float, default=0.0001

@@ -1060,3 +1060,24 @@ def test_same_lbfgs_iterates_as_sklearn(Ours, Theirs, y):
     assert ours.n_iter_ == theirs.n_iter_
     assert_allclose(ours.loss_, theirs.loss_, rtol=1e-6)
     assert_params_allclose(ours, theirs, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("y", [Y_SMALL_MULTI, Y_SMALL_BIN], ids=["multiclass", "binary"])
+def test_same_lbfgs_stopping_as_sklearn(y):
+    # a run to convergence: stopped by the tolerance at the same iteration, no warning
+    kw = dict(hidden_layer_sizes=(7,), activation="tanh", solver="lbfgs", max_iter=200,
+              random_state=0, alpha=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = FCNNClassifier(**kw).fit(X_SMALL, y)
+        theirs = MLPClassifier(**kw).fit(X_SMALL, y)
+    assert 5 < ours.n_iter_ == theirs.n_iter_ < 200
+    assert_allclose(ours.loss_, theirs.loss_, rtol=1e-6)
+    assert_params_allclose(ours, theirs, rtol=1e-5, atol=1e-8)
+
+
+def test_verbose_lbfgs(capsys):
+    FCNNClassifier((2,), solver="lbfgs", max_iter=3, verbose=True).fit(
+        [[3, 2], [1, 6]], [1, 0])
+    out, _ = capsys.readouterr()
+    assert "Iteration 1, loss = " in out
