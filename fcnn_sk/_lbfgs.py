@@ -19,10 +19,10 @@ same iteration for the same reason:
   ``(f_old - f) / max(|f_old|, |f|, 1) <= ftol``; the same messages and statuses.
 
 What changes is the cost per iteration: the direction is one compiled call with no
-allocation (csrc/_lbfgs.pxd), and the rest is a few numpy calls on preallocated
-vectors. On the 7510 parameters of a 64-100-10 network that is about a tenth of the
-time scipy's L-BFGS-B spends around each evaluation (see the README's performance
-section), which is a fifth of an iteration once the loss and gradient are compiled.
+allocation (csrc/_lbfgs.pxd), the rest a few numpy calls on preallocated vectors. On
+the 7510 parameters of a 64-100-10 network this driver takes about 0.12 ms per
+iteration, where scipy's L-BFGS-B step takes 0.37 ms: a fifth of an iteration once the
+loss and gradient are compiled (1.3 ms on the 1797 digits).
 """
 
 import math
