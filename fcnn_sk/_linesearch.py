@@ -112,13 +112,24 @@ def _cubic_gamma(theta, d1, d2, clip=False):
     return s * math.sqrt(max(0.0, disc) if clip else disc)
 
 
+def _cubic_step(stp, fp, dp, so, fo, do):
+    """The minimiser of the cubic with value and slope ``fp, dp`` at ``stp`` and
+    ``fo, do`` at ``so``, as a step from ``stp``."""
+    theta = 3.0 * (fp - fo) / (so - stp) + do + dp
+    gamma = _cubic_gamma(theta, do, dp)
+    if stp > so:
+        gamma = -gamma
+    r = ((gamma - dp) + theta) / (((gamma - dp) + gamma) + do)
+    return stp + r * (so - stp)
+
+
 def step(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     """One safeguarded step (MINPACK-2's ``dcstep``).
 
     ``stx`` is the best step so far, ``sty`` the other end of the interval, ``stp``
-    the step just evaluated (``f`` and derivative ``fx, dx``, ``fy, dy``, ``fp,
-    dp``). Returns the updated ``stx, fx, dx, sty, fy, dy``, the next trial step and
-    whether a minimiser is bracketed.
+    the step just evaluated, with their values and derivatives ``fx, dx``, ``fy, dy``
+    and ``fp, dp``. Returns the updated ``stx, fx, dx, sty, fy, dy``, the next trial
+    step and whether a minimiser is bracketed.
     """
     sgnd = dp * math.copysign(1.0, dx)
     if fp > fx:
@@ -136,12 +147,7 @@ def step(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     elif sgnd < 0.0:
         # 2. lower value, derivatives of opposite sign: bracketed. The cubic step if
         # farther from stp than the secant step, else the secant step.
-        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        gamma = _cubic_gamma(theta, dx, dp)
-        if stp > stx:
-            gamma = -gamma
-        r = ((gamma - dp) + theta) / (((gamma - dp) + gamma) + dx)
-        stpc = stp + r * (stx - stp)
+        stpc = _cubic_step(stp, fp, dp, stx, fx, dx)
         stpq = stp + (dp / (dp - dx)) * (stx - stp)
         stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
         brackt = True
@@ -168,12 +174,7 @@ def step(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     elif brackt:
         # 4. lower value, same sign, the derivative does not shrink: the cubic step
         # towards sty once bracketed, else a bound.
-        theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
-        gamma = _cubic_gamma(theta, dy, dp)
-        if stp > sty:
-            gamma = -gamma
-        r = ((gamma - dp) + theta) / (((gamma - dp) + gamma) + dy)
-        stpf = stp + r * (sty - stp)
+        stpf = _cubic_step(stp, fp, dp, sty, fy, dy)
     else:
         stpf = stpmax if stp > stx else stpmin
 
