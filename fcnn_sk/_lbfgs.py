@@ -85,7 +85,10 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
         return _result(x, f, g, nit, nfev, status, message)
     while True:
         dtd = _compiled.kernels.lbfgs_direction(g, S, Y, rho, alpha, head, col, gamma, d)
-        stp = min(1.0 / math.sqrt(dtd), STEP_MAX) if nit == 0 else 1.0
+        if nit > 0:
+            stp = 1.0
+        else:  # 1 / ||d||, and the largest step where d'd underflows to 0
+            stp = min(1.0 / math.sqrt(dtd), STEP_MAX) if dtd > 0.0 else STEP_MAX
         np.copyto(x_old, x)
         np.copyto(g_old, g)
         f_old = f

@@ -311,3 +311,15 @@ def test_x0_untouched_and_float32_start():
     assert result.x.dtype == np.float64
     assert_allclose(result.x, [1.0, 1.0], atol=1e-5)
     assert np.array_equal(x0, copy)
+
+
+def test_tiny_gradient_with_zero_tolerance():
+    # d'd and g'd underflow to 0: no division by zero, the run stops where it started
+    def fun_grad(x, g):
+        g[...] = 1e-170 * np.sign(x)
+        return 1e-170 * float(np.abs(x).sum())
+
+    x0 = np.array([1.0, -1.0])
+    result = minimize_lbfgs(fun_grad, x0, max_iter=3, max_fun=50, gtol=0.0)
+    assert result.message == "ABNORMAL: " and result.status == 2
+    assert np.array_equal(result.x, x0) and result.fun == 2e-170
