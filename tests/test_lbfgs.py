@@ -217,16 +217,20 @@ LIMITS = {
 }
 
 
+def _filling(fun):
+    """scipy's ``fun(x) -> (f, g)`` as ``fun_grad(x, g) -> f`` filling ``g``."""
+    def fun_grad(x, g):
+        f, g[...] = fun(x)
+        return f
+
+    return fun_grad
+
+
 def _run_both(problem, limits):
     fun, x0 = PROBLEMS[problem]()
     ours_f, theirs_f = [], []
 
-    def fun_grad(x, g):
-        f, grad = fun(x)
-        g[...] = grad
-        return f
-
-    ours = minimize_lbfgs(fun_grad, x0, callback=lambda k, f: ours_f.append(f), **limits)
+    ours = minimize_lbfgs(_filling(fun), x0, callback=lambda k, f: ours_f.append(f), **limits)
     theirs = scipy.optimize.minimize(
         fun, x0, jac=True, method="L-BFGS-B",
         callback=lambda intermediate_result: theirs_f.append(intermediate_result.fun),
@@ -285,12 +289,8 @@ def test_failed_line_search_restarts_from_steepest_descent(monkeypatch):
     monkeypatch.setattr("fcnn_sk._lbfgs.LineSearch", Recorded)
     fun, x0 = PROBLEMS["rosen2"]()
 
-    def fun_grad(x, g):
-        f, grad = fun(x)
-        g[...] = grad
-        return f
-
-    result = minimize_lbfgs(fun_grad, x0, max_iter=1000, max_fun=1000, gtol=1e-5, max_ls=2)
+    result = minimize_lbfgs(_filling(fun), x0, max_iter=1000, max_fun=1000, gtol=1e-5,
+                            max_ls=2)
     assert failed
     assert result.status == 0 and result.nit > 1
     assert_allclose(result.x, [1.0, 1.0], atol=1e-4)
