@@ -14,11 +14,19 @@
 # as 200 x 64 @ 64 x 100 (digits' first layer). Rows of C are independent, so the
 # blocks give the whole product (to rounding: the kernels sum in different orders).
 # With more than one BLAS thread the whole product is faster (the small path is
-# single-threaded), and at larger sizes or with thin blocks the gain can turn into a
-# loss (float64 at 12.8M multiply-adds in blocks of 2 rows: 0.67x). So the split
-# applies only to one thread, to at most SPLIT_MAX_MNK multiply-adds, to blocks of
-# at least SPLIT_MIN_ROWS rows, and to the products that take the small path (not
-# op(B) transposed: OpenBLAS limits that case to outputs of at most 1200 elements).
+# single-threaded), and with thin blocks the gain can turn into a loss (float64 at
+# 12.8M multiply-adds in blocks of 2 rows: 0.67x). Up to SPLIT_MAX_MNK multiply-adds
+# blocks of SPLIT_MIN_ROWS rows still gain; beyond it, in a sweep of 4.5-67M
+# multiply-adds (m 128-1024, n 64-512, k 32-784, both precisions, both op(A)), blocks
+# of at least LARGE_MIN_ROWS rows gained 1.04-1.45x, with two exceptions that the rule
+# leaves whole: blocks of 15-19 rows (0.87-0.97x) and float64 rows of C 512 wide
+# (0.88-0.95x without op(A) transposed). Such are the weight gradients of the
+# MNIST-size network's second layer (512 x 128 @ 128 x 256, 30-row blocks: 1.18x in
+# float32) and, at batch 32, of its first (784 x 32 @ 32 x 512: 1.2x). So the split
+# applies only to one thread, to blocks of at least SPLIT_MIN_ROWS rows (LARGE_MIN_ROWS
+# beyond SPLIT_MAX_MNK, and there not to float64 rows wider than LARGE_F64_MAX_N), and
+# to the products that take the small path (not op(B) transposed: OpenBLAS limits that
+# case to outputs of at most 1200 elements).
 # Which BLAS scipy uses, and its thread count, is looked up once through the dynamic
 # linker; any other BLAS, or a platform without dladdr, never splits.
 
@@ -28,6 +36,8 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 DEF SMALL_MNK = 1000000          # OpenBLAS's small-path limit, 100^3
 DEF SPLIT_MAX_MNK = 4500000
 DEF SPLIT_MIN_ROWS = 8
+DEF LARGE_MIN_ROWS = 30          # beyond SPLIT_MAX_MNK
+DEF LARGE_F64_MAX_N = 256
 
 cdef extern from *:
     """
@@ -112,17 +122,22 @@ cdef inline void gemm_call(bint trans_a, bint trans_b, int m, int n, int k,
               &beta, c, &ldc)
 
 
-cdef inline int split_rows(bint trans_b, int m, int n, int k) noexcept nogil:
-    """Rows per block for ``gemm`` (``m``: no split); see the top of this file."""
+cdef inline int split_rows(bint trans_b, bint single, int m, int n,
+                           int k) noexcept nogil:
+    """Rows per block for ``gemm`` (``m``: no split); ``single``: float32. See the
+    top of this file."""
     cdef double mnk = <double> m * n * k
     cdef int rows
     if trans_b:
         return m
     if fcnn_split_mode == 2:  # tests: three blocks, whatever the size
         return max(1, (m + 2) // 3)
-    if fcnn_split_mode == 0 or mnk <= SMALL_MNK or mnk > SPLIT_MAX_MNK:
+    if fcnn_split_mode == 0 or mnk <= SMALL_MNK:
         return m
     rows = <int> (SMALL_MNK // (<double> n * k))
+    if mnk > SPLIT_MAX_MNK and (rows < LARGE_MIN_ROWS
+                                or (not single and n > LARGE_F64_MAX_N)):
+        return m
     if rows < SPLIT_MIN_ROWS or not fcnn_split_blas_ok(<void*> dgemm):
         return m
     return rows
@@ -140,7 +155,7 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     cdef int rows, start
     if m == 0 or n == 0:
         return
-    rows = split_rows(trans_b, m, n, k)
+    rows = split_rows(trans_b, floating is float, m, n, k)
     start = 0
     while start < m:
         # row block [start, start + rows) of C is rows of op(A): rows of A, or

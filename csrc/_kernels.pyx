@@ -34,7 +34,7 @@ from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
 from _fmath cimport exp_inplace
 from _lbfgs cimport two_loop
-from _blas cimport fcnn_split_mode, fcnn_split_openblas
+from _blas cimport fcnn_split_mode, fcnn_split_openblas, split_rows
 from scipy.linalg.cython_blas cimport dgemm
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
                        forward, block_loss_grad)
@@ -90,6 +90,13 @@ def exp_array(floating[::1] x):
     (``exp_inplace`` in csrc/_fmath.pxd); exposed for its tests."""
     if x.shape[0] > 0:
         exp_inplace(&x[0], x.shape[0])
+
+
+def gemm_block_rows(bint trans_b, bint single, int m, int n, int k):
+    """Rows per block in which a row-major product ``op(A)[m, k] @ op(B)[k, n]`` is
+    issued now (``m``: whole), given the setting and scipy's BLAS threads; ``single``:
+    float32. For the tests of the rule in csrc/_blas.pxd."""
+    return split_rows(trans_b, single, m, n, k)
 
 
 def gemm_split_blas():

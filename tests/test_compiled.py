@@ -116,19 +116,33 @@ def restore_gemm_split():
     _compiled.kernels.set_gemm_split(previous)
 
 
+def _row_block_problem(name, dtype):
+    """(X, y, hidden, batch) of a network whose products are issued in row blocks
+    at one BLAS thread (csrc/_blas.pxd), where the BLAS is OpenBLAS with AVX-512
+    kernels."""
+    if name == "digits":
+        # the first layer's products, 1.28M multiply-adds: just above the small path
+        X, y = load_digits(return_X_y=True)
+        return (X / 16).astype(dtype), y, (100,), 200
+    # the MNIST-size network: its second layer's weight gradient (16.8M
+    # multiply-adds) runs as 30-row blocks
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((384, 784)).astype(dtype)
+    return X, rng.integers(0, 10, 384), (512, 256), 128
+
+
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-3)])
+@pytest.mark.parametrize("problem", ["digits", "mnist-size"])
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_row_blocks_train_the_same_model(dtype, rtol, restore_gemm_split):
-    # digits' 64-100-10 network at batch 200: its first-layer products (1.28M
-    # multiply-adds) are the ones issued in row blocks at one BLAS thread where the
-    # BLAS is OpenBLAS with AVX-512 kernels; "always" splits every product
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16).astype(dtype)
+def test_row_blocks_train_the_same_model(problem, dtype, rtol, restore_gemm_split):
+    # "auto" splits what the rule says (where the BLAS qualifies), "always" splits
+    # every product that can be split
+    X, y, hidden, batch = _row_block_problem(problem, dtype)
     models = {}
     for mode in ("never", "auto", "always"):
         _compiled.kernels.set_gemm_split(mode)
         with threadpool_limits(1):
-            models[mode] = FCNNClassifier((100,), batch_size=200, max_iter=3,
+            models[mode] = FCNNClassifier(hidden, batch_size=batch, max_iter=3,
                                           random_state=0).fit(X, y)
     first = models["never"]
     for other in (models["auto"], models["always"]):
@@ -137,6 +151,32 @@ def test_row_blocks_train_the_same_model(dtype, rtol, restore_gemm_split):
             assert a.dtype == b.dtype == dtype
             assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(a).max())
         assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
+
+
+@pytest.mark.skipif(not _compiled.kernels.gemm_split_blas(),
+                    reason="products are split only with OpenBLAS's AVX-512 kernels")
+def test_row_block_rule(restore_gemm_split):
+    rows = _compiled.kernels.gemm_block_rows  # (trans_b, float32, m, n, k)
+    with threadpool_limits(1):
+        assert rows(False, False, 200, 100, 64) == 156   # digits' first layer, 1.28M
+        assert rows(False, True, 100, 100, 100) == 100   # the small path already
+        assert rows(False, True, 20, 256, 512) == 20     # 2.6M, but 7-row blocks
+        # beyond 4.5M multiply-adds: blocks of at least 30 rows
+        assert rows(False, True, 512, 256, 128) == 30    # MNIST-size, 2nd-layer dW
+        assert rows(False, False, 512, 256, 128) == 30
+        assert rows(False, True, 784, 512, 32) == 61     # 1st-layer dW at batch 32
+        assert rows(False, False, 784, 512, 32) == 784   # float64, rows 512 wide
+        assert rows(False, True, 784, 512, 128) == 784   # 15-row blocks
+        assert rows(False, True, 128, 256, 512) == 128   # 7-row blocks
+        assert rows(True, True, 512, 256, 128) == 512    # op(B) transposed
+        _compiled.kernels.set_gemm_split("never")
+        assert rows(False, True, 512, 256, 128) == 512
+        _compiled.kernels.set_gemm_split("always")
+        assert rows(False, True, 512, 256, 128) == 171   # three blocks
+    _compiled.kernels.set_gemm_split("auto")
+    if (os.cpu_count() or 1) > 1:  # two BLAS threads: whole (the small path has one)
+        with threadpool_limits(2):
+            assert rows(False, True, 512, 256, 128) == 512
 
 
 def test_gemm_split_setting(restore_gemm_split):
