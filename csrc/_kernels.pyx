@@ -34,7 +34,7 @@ from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
 from _fmath cimport exp_inplace
 from _lbfgs cimport two_loop
-from _blas cimport fcnn_split_mode, fcnn_split_openblas, split_rows
+from _blas cimport fcnn_split_mode, fcnn_split_openblas, split_rows, copies_b
 from scipy.linalg.cython_blas cimport dgemm
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
                        forward, block_loss_grad)
@@ -97,6 +97,12 @@ def gemm_block_rows(bint trans_b, bint single, int m, int n, int k):
     issued now (``m``: whole), given the setting and scipy's BLAS threads; ``single``:
     float32. For the tests of the rule in csrc/_blas.pxd."""
     return split_rows(trans_b, single, m, n, k)
+
+
+def gemm_copies_b(bint single, int m, int n, int k):
+    """Whether a row-major product ``A[m, k] @ B.T[k, n]`` first copies ``B.T`` into
+    a plain array now (csrc/_blas.pxd); for its tests."""
+    return copies_b(single, m, n, k)
 
 
 def gemm_split_blas():

@@ -169,14 +169,25 @@ def test_row_block_rule(restore_gemm_split):
         assert rows(False, True, 784, 512, 128) == 784   # 15-row blocks
         assert rows(False, True, 128, 256, 512) == 128   # 7-row blocks
         assert rows(True, True, 512, 256, 128) == 512    # op(B) transposed
+        # delta @ W.T copies a small W.T (at most 16384 elements) where the product
+        # then takes the small path or row blocks: (float32, m, n, k)
+        copies = _compiled.kernels.gemm_copies_b
+        assert copies(False, 200, 100, 10)       # digits, 0.2M: the small path
+        assert copies(False, 200, 128, 64)       # regression network: 122-row blocks
+        assert copies(True, 1000, 1000, 16)      # float32: 61-row blocks
+        assert not copies(False, 1000, 1000, 16)  # float64 rows 1000 wide: whole
+        assert not copies(True, 128, 512, 256)   # MNIST-size: W.T of 131072
         _compiled.kernels.set_gemm_split("never")
         assert rows(False, True, 512, 256, 128) == 512
+        assert not copies(False, 200, 100, 10)
         _compiled.kernels.set_gemm_split("always")
         assert rows(False, True, 512, 256, 128) == 171   # three blocks
+        assert copies(True, 128, 512, 8) and not copies(True, 128, 512, 256)
     _compiled.kernels.set_gemm_split("auto")
     if (os.cpu_count() or 1) > 1:  # two BLAS threads: whole (the small path has one)
         with threadpool_limits(2):
             assert rows(False, True, 512, 256, 128) == 512
+            assert not copies(False, 200, 100, 10)
 
 
 def test_gemm_split_setting(restore_gemm_split):
