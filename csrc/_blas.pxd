@@ -32,7 +32,9 @@
 # that path for our shapes, nor blocks. Where W is small (at most SMALL_B_MAX
 # elements), gemm copies W.T into a plain array first, so that the product takes the
 # small path or row blocks: on digits' 200 x 10 @ 10 x 100, 13.6 -> 10.4 us; on the
-# regression network's 200 x 64 @ 64 x 128, 79-89 -> 58-66 us (with the blocks).
+# regression network's 200 x 64 @ 64 x 128, 79-89 -> 58-66 us (with the blocks). The
+# small path is taken whatever the thread count (11-14 -> 8-10 us on digits' product
+# with two threads), so the copy that leads to it is made at any thread count.
 # Which BLAS scipy uses, and its thread count, is looked up once through the dynamic
 # linker; any other BLAS, or a platform without dladdr, never splits nor copies.
 
@@ -158,8 +160,9 @@ cdef inline bint copies_b(bint single, int m, int n, int k) noexcept nogil:
         return False
     if fcnn_split_mode == 2:  # tests: wherever possible
         return True
-    return ((<double> m * n * k <= SMALL_MNK or split_rows(False, single, m, n, k) < m)
-            and fcnn_split_blas_ok(<void*> dgemm))
+    if <double> m * n * k <= SMALL_MNK:  # the small path, at any thread count
+        return fcnn_split_openblas(<void*> dgemm)
+    return split_rows(False, single, m, n, k) < m  # row blocks, at one thread
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,

@@ -184,10 +184,11 @@ def test_row_block_rule(restore_gemm_split):
         assert rows(False, True, 512, 256, 128) == 171   # three blocks
         assert copies(True, 128, 512, 8) and not copies(True, 128, 512, 256)
     _compiled.kernels.set_gemm_split("auto")
-    if (os.cpu_count() or 1) > 1:  # two BLAS threads: whole (the small path has one)
+    if (os.cpu_count() or 1) > 1:  # two BLAS threads: whole (row blocks are for one)
         with threadpool_limits(2):
             assert rows(False, True, 512, 256, 128) == 512
-            assert not copies(False, 200, 100, 10)
+            assert not copies(False, 200, 128, 64)  # no row blocks to take
+            assert copies(False, 200, 100, 10)  # the small path has no thread limit
 
 
 def test_gemm_split_setting(restore_gemm_split):
