@@ -286,7 +286,8 @@ def bench_config(cfg, thread_counts, reps, mods):
                 try:
                     hop = hop_ns() if threads > 1 else None
                     times[threads][name].append(run(name))
-                    hops[threads][name].append(hop)
+                    hops[threads][name].append(slower_hop(hop, hop_ns()
+                                                          if threads > 1 else None))
                 except Exception as exc:
                     errors[name] = f"{type(exc).__name__}: {exc}"
                 if threads > 1:
@@ -311,6 +312,13 @@ def bench_config(cfg, thread_counts, reps, mods):
     return results
 
 
+def slower_hop(before, after):
+    """The core hop of a multi-threaded run: the slower of the probes just before and
+    just after it, since the host may move the virtual CPUs apart in the middle of a
+    run; None where either probe is unavailable."""
+    return max(before, after) if before is not None and after is not None else None
+
+
 def rotated(items, rep):
     items = list(items)
     k = rep % len(items)
@@ -319,7 +327,7 @@ def rotated(items, rep):
 
 def paired_speedups(times, hops, threads, errors):
     """Per library (and floor), per repetition: [1-thread time / ``threads``-thread
-    time, core hop in ns before the ``threads``-thread run]; None without a 1-thread
+    time, core hop in ns around the ``threads``-thread run]; None without a 1-thread
     run."""
     if threads == 1 or 1 not in times:
         return None
@@ -340,14 +348,15 @@ def median_speedups(paired, hop_limit=None):
 
 
 def core_hops(result):
-    """The core-to-core hops (ns) measured before a result's multi-threaded runs."""
+    """The core-to-core hops (ns) measured around a result's multi-threaded runs."""
     return [h for pairs in (result["paired_speedups"] or {}).values() for _, h in pairs if h]
 
 
 def add_speedups(results):
     """``speedup_over_1_thread`` (all repetitions) and ``speedup_cores_near`` (the
-    repetitions whose multi-threaded run started while the cores were near: a hop at
-    most NEAR_FACTOR x the fastest hop of the whole benchmark, see _core_latency.py)."""
+    repetitions whose multi-threaded run began and ended while the cores were near: a
+    hop at most NEAR_FACTOR x the fastest hop of the whole benchmark, see
+    _core_latency.py)."""
     hops = [h for r in results for h in core_hops(r)]
     limit = NEAR_FACTOR * min(hops) if hops else None
     for r in results:
@@ -510,8 +519,8 @@ def print_scaling(results):
     near = rows[0]["near_hop_limit_ns"]
     head = "| configuration | threads | fcnn_sk | sklearn | torch | GEMM floor |"
     if near:
-        print(f"*near*: only the repetitions whose N-thread run began while a "
-              f"core-to-core hop took <= {near:.0f} ns ({NEAR_FACTOR:g}x the fastest "
+        print(f"*near*: only the repetitions whose N-thread run began and ended while "
+              f"a core-to-core hop took <= {near:.0f} ns ({NEAR_FACTOR:g}x the fastest "
               f"hop seen); *core hop*: range over the N-thread runs.\n")
         head += " fcnn_sk, near | floor, near | core hop, ns |"
     print(head)
