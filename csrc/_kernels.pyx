@@ -24,7 +24,6 @@ names of activations, losses and solvers are mapped to their kernel codes here, 
 from cython cimport floating
 from libc.math cimport sqrt
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
-from libc.string cimport memcpy
 
 from _activations cimport (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, ELU, GELU,
                            SOFTPLUS, SWISH, needs_z)
@@ -305,6 +304,9 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
     cdef const Py_ssize_t* rows
     cdef const floating* xb
     cdef floating* xg
+    cdef const floating* xs
+    cdef floating* xd
+    cdef Py_ssize_t j
     cdef floating l2, clip
     cdef double loss_sum = 0.0, batch_loss, w_sum, sq_w, sq_g
     cdef floating* work = alloc(size + n_params, <floating> 0)
@@ -337,9 +339,13 @@ def train_epoch(Network network, floating[::1] params, floating[::1] state_1,
             if not sparse:
                 if gather:
                     xg = buffer(&net, work, 0, BUF_A)
+                    # a plain loop, not memcpy: rows of tabular data are short
+                    # and a library call per row costs more than the copy
                     for i in range(nb):
-                        memcpy(xg + i * n_in, X + rows[i] * n_in,
-                               n_in * sizeof(floating))
+                        xs = X + rows[i] * n_in
+                        xd = xg + i * n_in
+                        for j in range(n_in):
+                            xd[j] = xs[j]
                     xb = xg
                 else:
                     xb = X + (start - nb) * n_in
