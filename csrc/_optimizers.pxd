@@ -39,6 +39,34 @@ cdef struct Step:
 
 
 # --- one block of at most LANES parameters per solver ----------------------------------
+# Adam's and RMSprop's float32 blocks are staged: copied into local arrays, updated
+# there and copied back. The compiler then knows that parameters, gradient and states
+# do not overlap and vectorises the block as it is, where on the arrays themselves it
+# checks for overlap before every block. With AVX2, on 535k float32 parameters: Adam
+# 0.43-0.48 -> 0.34-0.37 ns per parameter, RMSprop 0.36-0.40 -> 0.29-0.31. Staged,
+# float64 blocks (their locals no longer fit in registers) and SGD's float32 blocks
+# (gcc turns them into scalar code) got slower, so those are updated in place.
+
+cdef inline floating* staged(floating* local, floating* x,
+                             Py_ssize_t count) noexcept nogil:
+    """``local`` holding a copy of ``x[:count]`` for float32, else ``x`` itself."""
+    cdef Py_ssize_t j
+    if floating is double:
+        return x
+    for j in range(count):
+        local[j] = x[j]
+    return local
+
+
+cdef inline void unstage(floating* x, const floating* local,
+                         Py_ssize_t count) noexcept nogil:
+    """Copy a staged block back (nothing to do where ``local`` is ``x``)."""
+    cdef Py_ssize_t j
+    if floating is double:
+        return
+    for j in range(count):
+        x[j] = local[j]
+
 
 cdef inline floating penalised(floating w, floating g, floating l2, floating* sq_w,
                                floating* sq_g) noexcept nogil:
@@ -53,6 +81,7 @@ cdef inline floating penalised(floating w, floating g, floating l2, floating* sq
 cdef inline void sgd_block(const Step* h, floating* w, const floating* g,
                            floating* velocity, Py_ssize_t count, floating l2,
                            floating clip, floating* sq_w, floating* sq_g) noexcept nogil:
+    # not staged: gcc turns the staged float32 block into scalar code
     cdef Py_ssize_t j
     cdef floating wj, gj, v
     cdef floating lr = <floating> h.lr, mom = <floating> h.momentum
@@ -68,37 +97,59 @@ cdef inline void sgd_block(const Step* h, floating* w, const floating* g,
             w[j] = keep * wj + v
 
 
-cdef inline void adam_block(const Step* h, floating* w, const floating* g, floating* m,
-                            floating* s, Py_ssize_t count, floating l2, floating clip,
-                            floating* sq_w, floating* sq_g) noexcept nogil:
+cdef inline void adam_block(const Step* h, floating* w_, const floating* g_,
+                            floating* m_, floating* s_, Py_ssize_t count, floating l2,
+                            floating clip, floating* sq_w, floating* sq_g) noexcept nogil:
     cdef Py_ssize_t j
-    cdef floating wj, gj
+    cdef floating wj, gj, mj, sj
     cdef floating lr = <floating> h.lr, eps = <floating> h.epsilon
     cdef floating b1 = <floating> h.beta_1, b2 = <floating> h.beta_2
     cdef floating c1 = <floating> (1.0 - h.beta_1), c2 = <floating> (1.0 - h.beta_2)
     cdef floating keep = <floating> (1.0 - h.decay)
+    cdef floating wl[LANES]
+    cdef floating gl[LANES]
+    cdef floating ml[LANES]
+    cdef floating sl[LANES]
+    cdef floating* w = staged(wl, w_, count)
+    cdef floating* g = staged(gl, <floating*> g_, count)
+    cdef floating* m = staged(ml, m_, count)
+    cdef floating* s = staged(sl, s_, count)
     for j in range(count):
         wj = w[j]
         gj = clip * penalised(wj, g[j], l2, &sq_w[j], &sq_g[j])
-        m[j] = b1 * m[j] + c1 * gj
-        s[j] = b2 * s[j] + c2 * (gj * gj)
-        w[j] = keep * wj - lr * m[j] / (fsqrt(s[j]) + eps)
+        mj = b1 * m[j] + c1 * gj
+        sj = b2 * s[j] + c2 * (gj * gj)
+        m[j] = mj
+        s[j] = sj
+        w[j] = keep * wj - lr * mj / (fsqrt(sj) + eps)
+    unstage(w_, w, count)
+    unstage(m_, m, count)
+    unstage(s_, s, count)
 
 
-cdef inline void rmsprop_block(const Step* h, floating* w, const floating* g,
-                               floating* s, Py_ssize_t count, floating l2,
+cdef inline void rmsprop_block(const Step* h, floating* w_, const floating* g_,
+                               floating* s_, Py_ssize_t count, floating l2,
                                floating clip, floating* sq_w,
                                floating* sq_g) noexcept nogil:
     cdef Py_ssize_t j
-    cdef floating wj, gj
+    cdef floating wj, gj, sj
     cdef floating lr = <floating> h.lr, eps = <floating> h.epsilon
     cdef floating rho = <floating> h.rho, c = <floating> (1.0 - h.rho)
     cdef floating keep = <floating> (1.0 - h.decay)
+    cdef floating wl[LANES]
+    cdef floating gl[LANES]
+    cdef floating sl[LANES]
+    cdef floating* w = staged(wl, w_, count)
+    cdef floating* g = staged(gl, <floating*> g_, count)
+    cdef floating* s = staged(sl, s_, count)
     for j in range(count):
         wj = w[j]
         gj = clip * penalised(wj, g[j], l2, &sq_w[j], &sq_g[j])
-        s[j] = rho * s[j] + c * (gj * gj)
-        w[j] = keep * wj - lr * gj / (fsqrt(s[j]) + eps)
+        sj = rho * s[j] + c * (gj * gj)
+        s[j] = sj
+        w[j] = keep * wj - lr * gj / (fsqrt(sj) + eps)
+    unstage(w_, w, count)
+    unstage(s_, s, count)
 
 
 cdef inline void update(const Step* h, floating* w, const floating* g, floating* s1,
@@ -110,33 +161,29 @@ cdef inline void update(const Step* h, floating* w, const floating* g, floating*
     mean square / unused. ``sq_w`` and ``sq_g`` are incremented by ``||w||^2``
     (before the update) and ``||g + l2 * w||^2`` (before clipping).
     """
-    cdef Py_ssize_t i, j, count
+    cdef Py_ssize_t i, j, end = n - n % LANES
     cdef floating lane_w[LANES]
     cdef floating lane_g[LANES]
     for j in range(LANES):
         lane_w[j] = 0
         lane_g[j] = 0
-    i = 0
-    while i < n:
-        count = LANES if n - i >= LANES else n - i
-        if h.solver == ADAM:
-            if count == LANES:
-                adam_block(h, w + i, g + i, s1 + i, s2 + i, LANES, l2, clip,
-                           lane_w, lane_g)
-            else:
-                adam_block(h, w + i, g + i, s1 + i, s2 + i, count, l2, clip,
-                           lane_w, lane_g)
-        elif h.solver == RMSPROP:
-            if count == LANES:
-                rmsprop_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
-            else:
-                rmsprop_block(h, w + i, g + i, s1 + i, count, l2, clip, lane_w, lane_g)
-        else:
-            if count == LANES:
-                sgd_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
-            else:
-                sgd_block(h, w + i, g + i, s1 + i, count, l2, clip, lane_w, lane_g)
-        i += count
+    # one tight loop per solver over the whole blocks, the width a constant; then
+    # the rest
+    if h.solver == ADAM:
+        for i in range(0, end, LANES):
+            adam_block(h, w + i, g + i, s1 + i, s2 + i, LANES, l2, clip, lane_w,
+                       lane_g)
+        adam_block(h, w + end, g + end, s1 + end, s2 + end, n - end, l2, clip,
+                   lane_w, lane_g)
+    elif h.solver == RMSPROP:
+        for i in range(0, end, LANES):
+            rmsprop_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
+        rmsprop_block(h, w + end, g + end, s1 + end, n - end, l2, clip, lane_w,
+                      lane_g)
+    else:
+        for i in range(0, end, LANES):
+            sgd_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
+        sgd_block(h, w + end, g + end, s1 + end, n - end, l2, clip, lane_w, lane_g)
     for j in range(LANES):
         sq_w[0] += lane_w[j]
         sq_g[0] += lane_g[j]
