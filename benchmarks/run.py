@@ -284,10 +284,10 @@ def bench_config(cfg, thread_counts, reps, mods):
                 if name in errors:
                     continue
                 try:
-                    hop = hop_ns() if threads > 1 else None
+                    before = hop_ns() if threads > 1 else None
                     times[threads][name].append(run(name))
-                    hops[threads][name].append(slower_hop(hop, hop_ns()
-                                                          if threads > 1 else None))
+                    after = hop_ns() if threads > 1 else None
+                    hops[threads][name].append(slower_hop(before, after))
                 except Exception as exc:
                     errors[name] = f"{type(exc).__name__}: {exc}"
                 if threads > 1:
