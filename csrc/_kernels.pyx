@@ -33,7 +33,8 @@ from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
 from _fmath cimport exp_inplace
 from _lbfgs cimport two_loop
-from _blas cimport fcnn_split_mode, fcnn_split_openblas, split_rows, copies_b
+from _blas cimport (fcnn_split_mode, fcnn_split_openblas, fcnn_blas_open, fcnn_blas_fn,
+                    split_rows, copies_b)
 from scipy.linalg.cython_blas cimport dgemm
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
                        forward, block_loss_grad)
@@ -105,9 +106,18 @@ def gemm_copies_b(bint single, int m, int n, int k):
 
 
 def gemm_split_blas():
-    """Whether scipy's BLAS is one that ``"auto"`` splits products for (OpenBLAS
+    """Whether the BLAS in use is one that ``"auto"`` splits products for (OpenBLAS
     with "SkylakeX"-class kernels); it then does so while it runs one thread."""
-    return bool(fcnn_split_openblas(<void*> dgemm))
+    return bool(fcnn_split_openblas(fcnn_blas_fn(<void*> dgemm)))
+
+
+def use_blas(str path):
+    """Compute matrix products with the sgemm and dgemm of the OpenBLAS library at
+    ``path`` (a build with scipy's symbol names, such as scipy-openblas32's), or with
+    scipy's BLAS where ``path`` is empty (csrc/_blas.pxd). Returns whether it worked;
+    if not, nothing changed."""
+    cdef bytes encoded = path.encode()
+    return bool(fcnn_blas_open(encoded))
 
 
 cdef class Network:

@@ -7,6 +7,11 @@ bit: FMA rounds a product and a sum once.
 
 The environment variable ``FCNN_SK_KERNELS`` overrides the choice at import time:
 ``auto`` (the default), ``baseline`` or ``avx2``.
+
+Matrix products go through scipy's BLAS, or, where the optional package
+scipy-openblas32 is installed (``pip install fcnn_sk[fast]``), through the newer
+OpenBLAS that it ships: on float32 networks its products are faster (see
+csrc/_blas.pxd). ``FCNN_SK_BLAS=scipy`` keeps scipy's. ``blas`` names the one in use.
 """
 
 import os
@@ -29,7 +34,7 @@ if _baseline.cpu_has_avx2_fma():
     except ImportError:  # not built: not x86-64, or a -march=native build
         pass
 
-__all__ = ["kernels", "name", "available"]
+__all__ = ["kernels", "name", "available", "blas"]
 
 
 def available():
@@ -54,3 +59,31 @@ def _select(choice):
 
 #: Name of the build in use and the module itself.
 name, kernels = _select(os.environ.get("FCNN_SK_KERNELS", "").strip().lower() or "auto")
+
+
+def _newer_openblas():
+    """Path of the OpenBLAS library of the scipy-openblas32 package, or None."""
+    try:
+        import scipy_openblas32
+    except ImportError:
+        return None
+    try:
+        return os.path.join(scipy_openblas32.get_lib_dir(),
+                            scipy_openblas32.get_library(fullname=True))
+    except (OSError, IndexError):  # a broken installation: no library file
+        return None
+
+
+def _select_blas(choice):
+    if choice not in ("auto", "scipy"):
+        raise ImportError(f"FCNN_SK_BLAS={choice!r}: use 'auto' or 'scipy'.")
+    path = _newer_openblas() if choice == "auto" else None
+    if path is not None and all(build.use_blas(path) for build in available().values()):
+        return "scipy-openblas32"
+    for build in available().values():
+        build.use_blas("")
+    return "scipy"
+
+
+#: The BLAS the products go through: ``"scipy-openblas32"`` or ``"scipy"``.
+blas = _select_blas(os.environ.get("FCNN_SK_BLAS", "").strip().lower() or "auto")

@@ -5,7 +5,9 @@ AVX2 + FMA (setup.py); ``fcnn_sk._compiled`` imports the second where the CPU ru
 it. The oracle and gradient tests run against every build (the ``kernel_build``
 fixture); here: the selection itself, and whole trainings compared across builds.
 Likewise for matrix products issued in row blocks (csrc/_blas.pxd): the oracle tests
-run with every product split (the ``gemm_split`` fixture); here, whole trainings.
+run with every product split (the ``gemm_split`` fixture); here, whole trainings. And
+for the BLAS: scipy's, or scipy-openblas32's where it is installed; the other tests run
+with the one selected, and here whole trainings are compared across the two.
 """
 
 import importlib.util
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
@@ -212,3 +215,65 @@ def test_unbuilt_source_checkout_says_how_to_build(tmp_path):
     assert run.returncode != 0
     assert "compiled kernels cannot be imported" in run.stderr
     assert "pip install ." in run.stderr
+
+
+# --- which BLAS the products go through ----------------------------------------------
+
+NEWER_OPENBLAS = _compiled._newer_openblas()
+
+
+@pytest.fixture
+def restore_blas():
+    yield
+    for build in _compiled.available().values():
+        assert build.use_blas(NEWER_OPENBLAS if _compiled.blas != "scipy" else "")
+
+
+def test_blas_selection():
+    # scipy-openblas32 is used wherever it is installed and loads, unless told not to
+    told = os.environ.get("FCNN_SK_BLAS", "").strip().lower() == "scipy"
+    expected = "scipy" if NEWER_OPENBLAS is None or told else "scipy-openblas32"
+    assert _compiled.blas == expected
+    with pytest.raises(ImportError, match="FCNN_SK_BLAS='mkl'"):
+        _compiled._select_blas("mkl")
+
+
+def test_blas_selection_in_fresh_interpreter():
+    env = dict(os.environ, FCNN_SK_BLAS="scipy")
+    code = "from fcnn_sk import _compiled; print(_compiled.blas)"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, cwd=os.path.dirname(__file__))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "scipy"
+
+
+def test_a_library_that_cannot_be_used_changes_nothing(restore_blas, tmp_path):
+    X, y = load_digits(return_X_y=True)
+    make = lambda: FCNNClassifier((32,), max_iter=2, random_state=0)  # noqa: E731
+    with pytest.warns(ConvergenceWarning):
+        before = make().fit(X, y).coefs_[0]
+    not_a_library = tmp_path / "libnothing.so"
+    not_a_library.write_bytes(b"not a shared library")
+    assert not _compiled.kernels.use_blas(str(not_a_library))
+    assert not _compiled.kernels.use_blas(str(tmp_path / "missing.so"))
+    with pytest.warns(ConvergenceWarning):
+        assert_allclose(make().fit(X, y).coefs_[0], before, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(NEWER_OPENBLAS is None, reason="scipy-openblas32 is not installed")
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-3)])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_both_blas_train_the_same_model(dtype, rtol, threads, restore_blas):
+    X, y, hidden, batch = _row_block_problem("mnist-size", dtype)
+    models = []
+    for path in (NEWER_OPENBLAS, ""):
+        assert all(b.use_blas(path) for b in _compiled.available().values())
+        with threadpool_limits(threads):
+            models.append(FCNNClassifier(hidden, batch_size=batch, max_iter=3,
+                                         random_state=0).fit(X, y))
+    first, other = models
+    for a, b in zip(first.coefs_ + first.intercepts_, other.coefs_ + other.intercepts_):
+        assert a.dtype == b.dtype == dtype
+        assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(a).max())
+    assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
