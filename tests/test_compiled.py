@@ -28,15 +28,18 @@ from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
 BUILDS = sorted(_compiled.available())
 
 
-def _selected_in_fresh_interpreter(value):
-    env = {k: v for k, v in os.environ.items() if k != "FCNN_SK_KERNELS"}
+def _selected_in_fresh_interpreter(value, variable="FCNN_SK_KERNELS",
+                                   attribute="name"):
+    """Run ``print(_compiled.<attribute>)`` in a fresh interpreter with the
+    environment variable set to ``value`` (unset: None)."""
+    env = {k: v for k, v in os.environ.items() if k != variable}
     if value is not None:
-        env["FCNN_SK_KERNELS"] = value
+        env[variable] = value
     # run from this directory, so that a source checkout in the working directory
     # cannot shadow the installed package
+    code = f"from fcnn_sk import _compiled; print(_compiled.{attribute})"
     return subprocess.run(
-        [sys.executable, "-c", "from fcnn_sk import _compiled; print(_compiled.name)"],
-        env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__),
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__),
     )
 
 
@@ -239,12 +242,9 @@ def test_blas_selection():
 
 
 def test_blas_selection_in_fresh_interpreter():
-    env = dict(os.environ, FCNN_SK_BLAS="scipy")
-    code = "from fcnn_sk import _compiled; print(_compiled.blas)"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, cwd=os.path.dirname(__file__))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "scipy"
+    run = _selected_in_fresh_interpreter("scipy", "FCNN_SK_BLAS", "blas")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "scipy"
 
 
 def test_a_library_that_cannot_be_used_changes_nothing(restore_blas, tmp_path):
