@@ -1,5 +1,6 @@
 # cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
-# Row-major matrix products through scipy's BLAS (sgemm / dgemm).
+# Row-major matrix products through BLAS (sgemm / dgemm): scipy's, or another OpenBLAS
+# (see "Which BLAS" below).
 #
 # BLAS is column-major. A row-major (r x c) matrix with leading dimension ld is, to
 # BLAS, the column-major (c x r) transpose. So the row-major product C = op(A) @ op(B)
@@ -38,9 +39,10 @@
 # Which BLAS is in use, and its thread count, is looked up once through the dynamic
 # linker; any other BLAS, or a platform without dladdr, never splits nor copies.
 #
-# Which BLAS. scipy's (through cython_blas) unless ``blas_open`` has opened another
-# build of OpenBLAS with scipy's symbol names: fcnn_sk._compiled opens the one that the
-# scipy-openblas32 package ships, where that is installed. scipy 1.17 bundles OpenBLAS
+# Which BLAS. scipy's (through cython_blas; _kernels.pyx sets it on import) unless
+# ``use_blas`` has opened another build of OpenBLAS with scipy's symbol names:
+# fcnn_sk._compiled opens the one that the scipy-openblas32 package ships, where that
+# is installed. scipy 1.17 bundles OpenBLAS
 # 0.3.30; the MNIST-size network's float32 products ran 1.16x faster (batch 128) and
 # 1.18x (batch 32) through scipy-openblas32's 0.3.34 on the Zen 4 machine above
 # (mostly a faster packing of the non-transposed operand); float64 ran alike. The
@@ -48,7 +50,6 @@
 
 from cython cimport floating
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
-from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 DEF SMALL_MNK = 1000000          # OpenBLAS's small-path limit, 100^3
 DEF SPLIT_MAX_MNK = 4500000
@@ -73,7 +74,8 @@ cdef extern from *:
     static int fcnn_split_probe = -1;
     static int (*fcnn_blas_num_threads)(void) = NULL;
 
-    /* The BLAS in use: NULL for scipy's, else that of an opened library. */
+    /* The BLAS in use: scipy's (set when the module is imported) or that of an
+       opened library. */
     typedef void (*fcnn_sgemm_t)(char *, char *, int *, int *, int *, float *, float *,
                                  int *, float *, int *, float *, float *, int *);
     typedef void (*fcnn_dgemm_t)(char *, char *, int *, int *, int *, double *,
@@ -82,16 +84,17 @@ cdef extern from *:
     static fcnn_sgemm_t fcnn_sgemm_fn = NULL;
     static fcnn_dgemm_t fcnn_dgemm_fn = NULL;
 
-    /* Use the sgemm and dgemm of the library at `path` (scipy's names), or scipy's
-       own where `path` is empty. 1 on success; on failure nothing changes. */
+    /* Use these sgemm and dgemm; the probe below looks at their library anew. */
+    static void fcnn_blas_set(void *s, void *d) {
+        *(void **) (&fcnn_sgemm_fn) = s;
+        *(void **) (&fcnn_dgemm_fn) = d;
+        fcnn_split_probe = -1;
+    }
+
+    /* Use the sgemm and dgemm of the library at `path` (scipy's names). 1 on
+       success; on failure nothing changes. */
     static int fcnn_blas_open(const char *path) {
         void *lib, *s, *d;
-        if (path[0] == 0) {
-            fcnn_sgemm_fn = NULL;
-            fcnn_dgemm_fn = NULL;
-            fcnn_split_probe = -1;
-            return 1;
-        }
     #ifdef FCNN_HAVE_DLADDR
         lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (lib == NULL) return 0;
@@ -101,19 +104,17 @@ cdef extern from *:
             dlclose(lib);
             return 0;
         }
-        *(void **) (&fcnn_sgemm_fn) = s;  /* the library stays open */
-        *(void **) (&fcnn_dgemm_fn) = d;
-        fcnn_split_probe = -1;
+        fcnn_blas_set(s, d);  /* the library stays open */
         return 1;
     #else
-        (void) lib; (void) s; (void) d;
+        (void) path; (void) lib; (void) s; (void) d;
         return 0;
     #endif
     }
 
     /* A function of the BLAS in use, for the probe: its dgemm. */
-    static void *fcnn_blas_fn(void *scipy_dgemm) {
-        return fcnn_dgemm_fn != NULL ? *(void **) (&fcnn_dgemm_fn) : scipy_dgemm;
+    static void *fcnn_blas_fn(void) {
+        return *(void **) (&fcnn_dgemm_fn);
     }
 
     /* Is the BLAS behind `blas_fn` (its dgemm) an OpenBLAS
@@ -171,8 +172,9 @@ cdef extern from *:
     int fcnn_split_mode
     fcnn_sgemm_t fcnn_sgemm_fn
     fcnn_dgemm_t fcnn_dgemm_fn
+    void fcnn_blas_set(void* sgemm_fn, void* dgemm_fn) noexcept nogil
     bint fcnn_blas_open(const char* path) noexcept nogil
-    void* fcnn_blas_fn(void* scipy_dgemm) noexcept nogil
+    void* fcnn_blas_fn() noexcept nogil
     bint fcnn_split_openblas(void* blas_fn) noexcept nogil
     bint fcnn_split_blas_ok(void* blas_fn) noexcept nogil
 
@@ -185,19 +187,11 @@ cdef inline void gemm_call(bint trans_a, bint trans_b, int m, int n, int k,
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
     if floating is float:
-        if fcnn_sgemm_fn != NULL:
-            fcnn_sgemm_fn(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a,
-                          &lda, &beta, c, &ldc)
-        else:
-            sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
-                  &beta, c, &ldc)
+        fcnn_sgemm_fn(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
+                      &beta, c, &ldc)
     else:
-        if fcnn_dgemm_fn != NULL:
-            fcnn_dgemm_fn(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb,
-                          <double*> a, &lda, &beta, c, &ldc)
-        else:
-            dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
-                  &beta, c, &ldc)
+        fcnn_dgemm_fn(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a,
+                      &lda, &beta, c, &ldc)
 
 
 cdef inline int split_rows(bint trans_b, bint single, int m, int n,
@@ -216,7 +210,7 @@ cdef inline int split_rows(bint trans_b, bint single, int m, int n,
     if mnk > SPLIT_MAX_MNK and (rows < LARGE_MIN_ROWS
                                 or (not single and n > LARGE_F64_MAX_N)):
         return m
-    if rows < SPLIT_MIN_ROWS or not fcnn_split_blas_ok(fcnn_blas_fn(<void*> dgemm)):
+    if rows < SPLIT_MIN_ROWS or not fcnn_split_blas_ok(fcnn_blas_fn()):
         return m
     return rows
 
@@ -229,7 +223,7 @@ cdef inline bint copies_b(bint single, int m, int n, int k) noexcept nogil:
     if fcnn_split_mode == 2:  # tests: wherever possible
         return True
     if <double> m * n * k <= SMALL_MNK:  # the small path, at any thread count
-        return fcnn_split_openblas(fcnn_blas_fn(<void*> dgemm))
+        return fcnn_split_openblas(fcnn_blas_fn())
     return split_rows(False, single, m, n, k) < m  # row blocks, at one thread
 
 

@@ -33,9 +33,9 @@ from _optimizers cimport Step, SGD, ADAM, RMSPROP, update, penalised_sq_norm
 from _random cimport uint64
 from _fmath cimport exp_inplace
 from _lbfgs cimport two_loop
-from _blas cimport (fcnn_split_mode, fcnn_split_openblas, fcnn_blas_open, fcnn_blas_fn,
-                    split_rows, copies_b)
-from scipy.linalg.cython_blas cimport dgemm
+from _blas cimport (fcnn_split_mode, fcnn_split_openblas, fcnn_blas_set,
+                    fcnn_blas_open, fcnn_blas_fn, split_rows, copies_b)
+from scipy.linalg.cython_blas cimport sgemm, dgemm
 from _network cimport (Net, CSR, BUF_A, BUF_Z, BUF_M, BUF_H, BUF_D, N_BUF, buffer,
                        forward, block_loss_grad)
 
@@ -108,7 +108,7 @@ def gemm_copies_b(bint single, int m, int n, int k):
 def gemm_split_blas():
     """Whether the BLAS in use is one that ``"auto"`` splits products for (OpenBLAS
     with "SkylakeX"-class kernels); it then does so while it runs one thread."""
-    return bool(fcnn_split_openblas(fcnn_blas_fn(<void*> dgemm)))
+    return bool(fcnn_split_openblas(fcnn_blas_fn()))
 
 
 def use_blas(str path):
@@ -117,7 +117,13 @@ def use_blas(str path):
     scipy's BLAS where ``path`` is empty (csrc/_blas.pxd). Returns whether it worked;
     if not, nothing changed."""
     cdef bytes encoded = path.encode()
+    if not path:
+        fcnn_blas_set(<void*> sgemm, <void*> dgemm)
+        return True
     return bool(fcnn_blas_open(encoded))
+
+
+fcnn_blas_set(<void*> sgemm, <void*> dgemm)  # scipy's until use_blas says otherwise
 
 
 cdef class Network:
