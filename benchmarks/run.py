@@ -440,11 +440,12 @@ def measure_memory(rows, dtype, threads):
 # --------------------------------------------------------------------------- reporting
 
 def kernel_build():
-    """Which compiled build fcnn_sk runs here (baseline, or avx2 with FMA), and
-    whether its BLAS is one it issues small products to in row blocks."""
+    """Which compiled build fcnn_sk runs here (baseline, or avx2 with FMA), which BLAS
+    it multiplies with, and whether it issues small products to it in row blocks."""
     from fcnn_sk import _compiled
     blocks = "at 1 thread" if _compiled.kernels.gemm_split_blas() else "never (other BLAS)"
-    return f"{_compiled.name}; small products in row blocks: {blocks}"
+    return (f"{_compiled.name}; BLAS: {_compiled.blas}; "
+            f"small products in row blocks: {blocks}")
 
 
 def machine_info(mods):
