@@ -42,11 +42,11 @@
 # Which BLAS. scipy's (through cython_blas; _kernels.pyx sets it on import) unless
 # ``use_blas`` has opened another build of OpenBLAS with scipy's symbol names:
 # fcnn_sk._compiled opens the one that the scipy-openblas32 package ships, where that
-# is installed. scipy 1.17 bundles OpenBLAS
-# 0.3.30; the MNIST-size network's float32 products ran 1.16x faster (batch 128) and
-# 1.18x (batch 32) through scipy-openblas32's 0.3.34 on the Zen 4 machine above
-# (mostly a faster packing of the non-transposed operand); float64 ran alike. The
-# library is opened with RTLD_LOCAL, so it does not replace scipy's for anyone else.
+# is installed. scipy 1.17 bundles OpenBLAS 0.3.30; the MNIST-size network's float32
+# products ran 1.16x faster (batch 128) and 1.18x (batch 32) through scipy-openblas32's
+# 0.3.34 on the Zen 4 machine above (mostly a faster packing of the non-transposed
+# operand); float64 ran alike. The library is opened with RTLD_LOCAL, so it does not
+# replace scipy's for anyone else.
 
 from cython cimport floating
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree

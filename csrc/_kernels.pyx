@@ -116,10 +116,10 @@ def use_blas(str path):
     ``path`` (a build with scipy's symbol names, such as scipy-openblas32's), or with
     scipy's BLAS where ``path`` is empty (csrc/_blas.pxd). Returns whether it worked;
     if not, nothing changed."""
-    cdef bytes encoded = path.encode()
     if not path:
         fcnn_blas_set(<void*> sgemm, <void*> dgemm)
         return True
+    cdef bytes encoded = path.encode()
     return bool(fcnn_blas_open(encoded))
 
 

@@ -39,7 +39,8 @@ def _selected_in_fresh_interpreter(value, variable="FCNN_SK_KERNELS",
     # cannot shadow the installed package
     code = f"from fcnn_sk import _compiled; print(_compiled.{attribute})"
     return subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__),
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True,
+        cwd=os.path.dirname(__file__),
     )
 
 
