@@ -1,44 +1,45 @@
-"""Shared machinery of FCNNClassifier and FCNNRegressor.
+"""The estimator core shared by FCNNClassifier and FCNNRegressor.
 
-Python orchestrates, compiled code computes: this module validates everything before
-any state changes, lays out the flat parameter buffer, and runs the epoch loop
-(schedules, early stopping, validation curves, verbose output, interruption), calling
-``_kernels.train_epoch`` once per epoch.
+Python orchestrates, compiled code computes: ``fit`` validates everything first
+(``_validation.py``), then initialises or continues the fitted state (the flat
+parameter buffer behind ``coefs_`` / ``intercepts_`` and the training state) and
+trains (``_training.py``). The public methods that read a fitted model live here too.
 """
 
-import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, _fit_context, is_classifier
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
-from sklearn.utils import TransformerTags
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _compiled
-from ._init import INITIALIZERS
-from ._lbfgs import minimize_lbfgs
-from ._network import (
-    HIDDEN_ACTIVATIONS,
+from ._network import forward_rows, kernel_input, layer_units_of, make_network, pack, param_views
+from ._optim import StochasticOptimizer
+from ._registry import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    LOSSES,
     OUTPUT_LOSSES,
-    hidden_activations,
-    kernel_input,
-    layer_units_of,
-    make_network,
-    forward_rows,
-    pack,
-    param_views,
+    SCHEDULES,
+    SOLVERS,
 )
-from ._optim import SCHEDULES, StochasticOptimizer
+from ._training import Monitor, TrainingState, train_lbfgs, train_stochastic
+from ._validation import (
+    dropout_rates,
+    has_dropout,
+    hidden_sizes,
+    per_layer,
+    split_validation,
+    validate_fit,
+    validate_X,
+)
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
+#: hyperparameters every stochastic solver reads, besides its own
+_COMMON_HYPER = ("learning_rate_init", "power_t", "alpha", "weight_decay", "max_grad_norm")
 
 
 class BaseFCNN(BaseEstimator, ABC):
@@ -46,8 +47,8 @@ class BaseFCNN(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), "array-like"],
-        "solver": [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})],
+        "activation": [StrOptions(set(ACTIVATIONS)), "array-like"],
+        "solver": [StrOptions(set(SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions(set(SCHEDULES))],
@@ -82,72 +83,11 @@ class BaseFCNN(BaseEstimator, ABC):
     }
 
     @abstractmethod
-    def __init__(
-        self,
-        hidden_layer_sizes,
-        activation,
-        *,
-        solver,
-        alpha,
-        batch_size,
-        learning_rate,
-        learning_rate_init,
-        power_t,
-        max_iter,
-        shuffle,
-        random_state,
-        tol,
-        verbose,
-        warm_start,
-        momentum,
-        nesterovs_momentum,
-        early_stopping,
-        validation_fraction,
-        beta_1,
-        beta_2,
-        epsilon,
-        n_iter_no_change,
-        max_fun,
-        dropout,
-        input_dropout,
-        negative_slope,
-        weight_init,
-        rho,
-        weight_decay,
-        max_grad_norm,
-        validation_metric,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.negative_slope = negative_slope
-        self.weight_init = weight_init
-        self.rho = rho
-        self.weight_decay = weight_decay
-        self.max_grad_norm = max_grad_norm
-        self.validation_metric = validation_metric
+    def __init__(self, **params):
+        # the derived classes spell out every parameter (scikit-learn reads their
+        # signatures) and hand them over here, to be stored as given
+        for name, value in params.items():
+            setattr(self, name, value)
 
     # ---- hooks of the derived classes -------------------------------------------------
 
@@ -169,7 +109,7 @@ class BaseFCNN(BaseEstimator, ABC):
 
     @abstractmethod
     def _training_loss(self):
-        """Name of the loss the network is trained on (a ``_kernels.LOSSES`` key)."""
+        """Name of the loss the network is trained on (a ``_registry.LOSSES`` key)."""
 
     @abstractmethod
     def _score_validation(self, X, y, sample_weight):
@@ -178,179 +118,6 @@ class BaseFCNN(BaseEstimator, ABC):
     def _fit_sample_weight(self, y, sample_weight, incremental):
         """Sample weights of the fit (the classifier folds class_weight in)."""
         return sample_weight
-
-    # ---- validation -------------------------------------------------------------------
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if np.iterable(sizes) else [sizes]
-        for s in sizes:
-            if not isinstance(s, Integral | np.integer) or isinstance(s, bool) or s <= 0:
-                raise ValueError(
-                    f"hidden_layer_sizes must be positive integers, got {sizes}."
-                )
-        return [int(s) for s in sizes]
-
-    def _per_layer(self, name, value, n_hidden):
-        """A list with one value per hidden layer from a scalar or a sequence."""
-        if isinstance(value, str) or not np.iterable(value):
-            return [value] * n_hidden
-        value = list(value)
-        if len(value) != n_hidden:
-            raise ValueError(
-                f"{name} has {len(value)} entries but there are {n_hidden} hidden "
-                "layers; give one value, or one per hidden layer."
-            )
-        return value
-
-    def _check_layer_options(self, n_hidden):
-        """Cross-parameter checks of the per-layer options."""
-        for a in self._per_layer("activation", self.activation, n_hidden):
-            if a not in HIDDEN_ACTIVATIONS:
-                raise ValueError(
-                    f"activation {a!r} is not one of {sorted(HIDDEN_ACTIVATIONS)}."
-                )
-        rates = self._per_layer("dropout", self.dropout or 0.0, n_hidden)
-        for r in rates:
-            if not isinstance(r, Real) or not 0 <= r < 1:
-                raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}.")
-
-    def _has_dropout(self):
-        return self.input_dropout > 0 or bool(np.any(np.asarray(self.dropout or 0.0) > 0))
-
-    def _dropout_rates(self, n_hidden):
-        return [self.input_dropout, *self._per_layer("dropout", self.dropout or 0.0,
-                                                     n_hidden)]
-
-    def _validate_X(self, X, y="no_validation", reset=False):
-        """``validate_data`` as every method of the estimators uses it: dense
-        C-contiguous or sparse CSR/CSC, float32 kept, anything else float64."""
-        y_options = {} if isinstance(y, str) else {
-            "multi_output": True, "y_numeric": not is_classifier(self)}
-        return validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
-            order="C", reset=reset, **y_options,
-        )
-
-    def _validate_fit(self, X, y, sample_weight, incremental, classes, validation):
-        """Check everything a fit needs and return what it trains on, changing
-        nothing on ``self`` (the caller restores ``self`` if this raises)."""
-        hidden = self._hidden_sizes()
-        self._check_layer_options(len(hidden))
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = self._validate_X(X, y, reset=first_pass)
-        if sp.issparse(X) and self.input_dropout > 0:
-            raise ValueError(
-                "input_dropout is not supported for sparse X; pass a dense array."
-            )
-        y, Y, commit, encode = self._encode_targets(y, incremental, first_pass, classes)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
-        sample_weight = self._fit_sample_weight(y, sample_weight, incremental)
-        fit = _FitData(X, y, Y, sample_weight)
-        units = [X.shape[1], *hidden, fit.Y.shape[1]]
-        if not first_pass:
-            expected = layer_units_of(self.coefs_)
-            if units != expected:
-                raise ValueError(
-                    f"Layer sizes {units} do not match those of the fitted model "
-                    f"{expected}; refit with warm_start=False."
-                )
-        val = None
-        if validation[0] is not None or validation[1] is not None:
-            val = self._validate_validation_set(*validation, encode)
-        return fit, val, units, first_pass, commit
-
-    def _validate_validation_set(self, X_val, y_val, sample_weight_val, encode):
-        if X_val is None or y_val is None:
-            raise ValueError("X_val and y_val must be given together.")
-        if self.solver == "lbfgs":
-            raise ValueError("X_val / y_val need a stochastic solver, not lbfgs.")
-        X_val, y_val = self._validate_X(X_val, y_val)
-        if sample_weight_val is not None:
-            sample_weight_val = _check_sample_weight(
-                sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
-            )
-        y_val, Y_val = encode(y_val)
-        return _FitData(X_val, y_val, Y_val, sample_weight_val)
-
-    def _split_validation(self, fit, random_state):
-        """Train / validation split for early stopping, stratified for every
-        single-label classifier (scikit-learn stratifies only binary ones)."""
-        n = fit.X.shape[0]
-        if self.validation_fraction * n < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        stratify = None
-        if is_classifier(self) and fit.y.ndim == 1:
-            _, counts = np.unique(fit.y, return_counts=True)
-            n_val = int(np.ceil(self.validation_fraction * n))
-            if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts):
-                stratify = fit.y
-        train, val = train_test_split(
-            np.arange(n),
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-        )
-        return fit.take(train), fit.take(val)
-
-    # ---- parameters -------------------------------------------------------------------
-
-    def _init_params(self, units, dtype, random_state):
-        params = np.empty(sum(a * b + b for a, b in zip(units[:-1], units[1:])), dtype)
-        coefs, intercepts = param_views(params, units)
-        acts = hidden_activations(self.activation, len(units) - 2)
-        init = INITIALIZERS[self.weight_init]
-        for i, (coef, intercept) in enumerate(zip(coefs, intercepts)):
-            # Glorot's gain follows the activation the layer feeds; the output layer
-            # takes the last hidden one's, so one name behaves as in scikit-learn
-            if acts:
-                activation = acts[min(i, len(acts) - 1)]
-            else:
-                activation = self.activation if isinstance(self.activation, str) else ""
-            init(coef, intercept, activation, random_state)
-        return params
-
-    def _set_params_buffer(self, params, units):
-        self._params = params
-        self.coefs_, self.intercepts_ = param_views(params, units)
-
-    def _flat_params(self):
-        """The flat buffer behind ``coefs_`` / ``intercepts_``, rebuilt if they were
-        replaced (assigned by the user, or unpickled as separate arrays)."""
-        params = getattr(self, "_params", None)
-        arrays = [*self.coefs_, *self.intercepts_]
-        if params is None or any(a.base is not params for a in arrays):
-            units = layer_units_of(self.coefs_)
-            self._set_params_buffer(pack(self.coefs_, self.intercepts_), units)
-        return self._params
-
-    def _network(self, loss=None, training=False):
-        """The compiled network of the fitted model: with the training loss and the
-        dropout rates for training, else with the loss of its output activation."""
-        units = layer_units_of(self.coefs_)
-        n_hidden = len(units) - 2
-        return make_network(
-            units,
-            self.activation,
-            loss or (self._training_loss() if training
-                     else OUTPUT_LOSSES[self.out_activation_]),
-            dropout=self._dropout_rates(n_hidden) if training else None,
-            negative_slope=self.negative_slope,
-            huber_delta=getattr(self, "huber_delta", 1.0),
-        )
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_params", None)  # coefs_ / intercepts_ carry the values
-        return state
 
     # ---- fitting ----------------------------------------------------------------------
 
@@ -388,7 +155,7 @@ class BaseFCNN(BaseEstimator, ABC):
                          validation=(X_val, y_val, sample_weight_val))
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if not SOLVERS[self.solver].stochastic:
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
@@ -398,32 +165,30 @@ class BaseFCNN(BaseEstimator, ABC):
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
              validation=(None, None, None)):
         snapshot = dict(self.__dict__)
+        stochastic = SOLVERS[self.solver].stochastic
         try:
-            fit, val, units, first_pass, commit = self._validate_fit(
-                X, y, sample_weight, incremental, classes, validation
-            )
-            random_state = check_random_state(self.random_state)
-            if (self.solver in _STOCHASTIC_SOLVERS and self.early_stopping
-                    and val is None):
-                fit, val = self._split_validation(fit, random_state)
+            plan = validate_fit(self, X, y, sample_weight, incremental, classes,
+                                validation)
+            random_state = self._random_stream(plan.first_pass)
+            val = plan.val
+            if stochastic and self.early_stopping and val is None:
+                plan.fit, val = split_validation(self, plan.fit, random_state)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
         # Nothing above changed the model; from here on it is trained.
-        commit()
-        self._random_state = random_state
-        if first_pass:
-            self._initialize(units, fit.Y, fit.X.dtype)
+        plan.commit()
+        if plan.first_pass:
+            self._initialize(plan.units, plan.fit.Y, plan.fit.X.dtype, random_state)
         params = self._flat_params()
-        fit = fit.astype(params.dtype)  # continuing a model trained on another dtype
+        fit = plan.fit = plan.fit.astype(params.dtype)  # a model trained on another dtype
         val = val.astype(params.dtype) if val is not None else None
-
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(fit)
+        if stochastic:
+            self._prepare_training(random_state, incremental, val)
+            train_stochastic(self, plan, val, incremental)
         else:
-            self._fit_stochastic(fit, val, incremental)
-
+            train_lbfgs(self, fit)
         if not np.isfinite(self._params).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
@@ -431,202 +196,116 @@ class BaseFCNN(BaseEstimator, ABC):
             )
         return self
 
-    def _initialize(self, units, Y, dtype):
+    def _random_stream(self, first_pass):
+        """The random stream of this fit: a continuing training keeps its own (so it
+        goes on exactly as one longer training would), unless ``random_state`` was
+        changed since; a new one is seeded from ``random_state``."""
+        state = None if first_pass else getattr(self, "_training", None)
+        if state is not None and _same_seed(state.seeded_from, self.random_state):
+            return state.random_state
+        return check_random_state(self.random_state)
+
+    def _initialize(self, units, Y, dtype, random_state):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(units)
         self.out_activation_ = self._output_activation()
-        self._set_params_buffer(self._init_params(units, dtype, self._random_state), units)
-        self._best_params = self._params.copy()
-        self._optimizer = None
-        for name in ("loss_curve_", "validation_loss_curve_", "grad_norm_curve_"):
+        self._set_params_buffer(self._init_params(units, dtype, random_state), units)
+        self._training = None
+        for name in ("loss_curve_", "validation_loss_curve_", "grad_norm_curve_",
+                     "validation_scores_", "best_loss_", "best_validation_score_"):
             self.__dict__.pop(name, None)
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._init_stochastic_state()
 
-    def _init_stochastic_state(self):
-        """Epoch bookkeeping of the stochastic solvers (as scikit-learn's)."""
-        self.loss_curve_ = []
-        self.validation_loss_curve_ = None
-        self.grad_norm_curve_ = np.empty((0, self.n_layers_ - 1))
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        self._best_monitored = -np.inf
-
-    def _fit_lbfgs(self, fit):
-        network = self._network(training=True)
-        params = self._params
-        data, indices, indptr = kernel_input(fit.X)
-        sw = fit.kernel_weights()
-        Y_flat = fit.Y.reshape(-1)
-        float64 = params.dtype == np.float64
-        grad = None if float64 else np.empty_like(params)
-
-        def loss_grad(x, g):
-            # L-BFGS works in float64; float32 kernels get a cast copy
-            if float64:
-                return _compiled.kernels.loss_grad(
-                    network, x, g, data, indices, indptr, Y_flat, sw, self.alpha)
-            params[...] = x
-            loss = _compiled.kernels.loss_grad(
-                network, params, grad, data, indices, indptr, Y_flat, sw, self.alpha)
-            g[...] = grad
-            return loss
-
-        def report(n_iter, loss):
-            print("Iteration %d, loss = %.8f" % (n_iter, loss))
-
-        result = minimize_lbfgs(
-            loss_grad, params, max_iter=self.max_iter, max_fun=self.max_fun,
-            gtol=self.tol, callback=report if self.verbose else None,
-        )
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = float(result.fun)
-        params[...] = result.x
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn(
-                "Got `batch_size` less than 1 or larger than "
-                "sample size. It is going to be clipped"
-            )
-        return int(np.clip(self.batch_size, 1, n_samples))
-
-    def _fit_stochastic(self, fit, val, incremental):
-        params = self._params
-        if not hasattr(self, "loss_curve_"):  # warm start after an lbfgs fit
-            self._init_stochastic_state()
-        if self._optimizer is None or (not incremental and not self.warm_start):
-            self._optimizer = StochasticOptimizer(
-                self.solver, self.learning_rate, self.learning_rate_init,
-                self.power_t, params.size, params.dtype,
-            )
-        optimizer = self._optimizer
-        network = self._network(training=True)
-        if val is not None:
-            if self.validation_scores_ is None:
-                self.validation_scores_ = []
-            if self.validation_loss_curve_ is None:
-                self.validation_loss_curve_ = []
-        # early stopping and 'plateau' watch the validation data when there is some
-        watch_val = val is not None and (
-            self.early_stopping or self.learning_rate == "plateau")
-
-        data, indices, indptr = kernel_input(fit.X)
-        val_input = kernel_input(val.X) if val is not None else None
-        sw = fit.kernel_weights()
-        Y_flat = fit.Y.reshape(-1)
-        n_samples = fit.X.shape[0]
-        batch_size = self._batch_size(n_samples)
-        order = np.arange(n_samples, dtype=np.intp)
-        norms = np.zeros(network.n_layers)
-        grad_norm_rows = []
+    def _prepare_training(self, random_state, incremental, val):
+        """Create or continue the training state of a stochastic fit."""
+        state = self._training
+        if state is None or (not incremental and not self.warm_start):
+            optimizer = StochasticOptimizer(
+                SOLVERS[self.solver], SCHEDULES[self.learning_rate], self._solver_hyper(),
+                self._params.size, self._params.dtype)
+            state = self._training = TrainingState(
+                optimizer, random_state, Monitor(self.tol, self.early_stopping))
+        if state.random_state is not random_state:
+            state.random_state, state.dropout_seed = random_state, None
+        state.seeded_from = self.random_state
         # drawn only with dropout, so the random stream is otherwise scikit-learn's
-        dropout_seed = (int(self._random_state.randint(2**62))
-                        if self._has_dropout() else None)
+        if state.dropout_seed is None and has_dropout(self):
+            state.dropout_seed = int(random_state.randint(2**62))
+        state.optimizer.hyper = self._solver_hyper()
+        if not hasattr(self, "loss_curve_"):  # a first stochastic fit
+            self.loss_curve_ = []
+            self.grad_norm_curve_ = np.empty((0, self.n_layers_ - 1))
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.validation_loss_curve_ = None
+        if val is not None:
+            self.validation_scores_ = self.validation_scores_ or []
+            self.validation_loss_curve_ = self.validation_loss_curve_ or []
 
-        try:
-            self.n_iter_ = 0
-            for epoch in range(self.max_iter):
-                if self.shuffle:
-                    # in place, the same permutation as scikit-learn's
-                    # shuffle(order, random_state) (one Fisher-Yates pass)
-                    self._random_state.shuffle(order)
-                optimizer.epoch_begins(epoch, self.max_iter)
-                # dropout masks: this call's draw plus the model's epoch count, so
-                # another partial_fit call or warm-started fit gets new masks
-                seed = 0 if dropout_seed is None else dropout_seed + len(self.loss_curve_)
-                loss_sum, optimizer.step, n_steps = _compiled.kernels.train_epoch(
-                    network, params, optimizer.state_1, optimizer.state_2,
-                    data, indices, indptr, Y_flat, sw, order, self.shuffle,
-                    batch_size, optimizer.kernel_hyper(self, seed), norms,
-                )
-                self.n_iter_ += 1
-                self.loss_ = loss_sum / n_samples
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                grad_norm_rows.append(norms / max(n_steps, 1))
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+    def _solver_hyper(self):
+        """The typed hyperparameters of this estimator's stochastic solver."""
+        names = (*_COMMON_HYPER, *SOLVERS[self.solver].params)
+        hyper = {name: getattr(self, name) for name in names}
+        hyper["max_grad_norm"] = hyper["max_grad_norm"] or 0.0
+        return {name: value if isinstance(value, bool) else float(value)
+                for name, value in hyper.items()}
 
-                if val is not None:
-                    monitored = self._record_validation(val, network, val_input)
-                if watch_val:
-                    self._update_no_improvement(monitored)
-                else:
-                    self._update_training_loss()
-                optimizer.iteration_ends(self.t_)
+    # ---- the parameters ---------------------------------------------------------------
 
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if watch_val else "Training loss"
-                    msg = (
-                        f"{what} did not improve more than tol={self.tol:f} for "
-                        f"{self.n_iter_no_change} consecutive epochs."
-                    )
-                    if optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
+    def _init_params(self, units, dtype, random_state):
+        params = np.empty(sum(a * b + b for a, b in zip(units[:-1], units[1:])), dtype)
+        coefs, intercepts = param_views(params, units)
+        init = INITIALIZERS[self.weight_init].init
+        for coef, intercept, activation in zip(coefs, intercepts,
+                                               self._gain_activations(len(units) - 2)):
+            init(coef, intercept, ACTIVATIONS[activation].glorot_factor
+                 if activation in ACTIVATIONS else 6.0, random_state)
+        return params
 
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet."
-                        % self.max_iter,
-                        ConvergenceWarning,
-                    )
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
-        finally:
-            self.grad_norm_curve_ = np.vstack([self.grad_norm_curve_, *grad_norm_rows])
+    def _gain_activations(self, n_hidden):
+        """The activation whose Glorot gain each weight layer takes: the one it
+        feeds; the output layer takes the last hidden one's, so one name behaves as
+        in scikit-learn (a network without hidden layers: ``activation`` itself)."""
+        if n_hidden == 0:
+            return [self.activation if isinstance(self.activation, str) else ""]
+        acts = per_layer("activation", self.activation, n_hidden)
+        return [*acts, acts[-1]]
 
-        if self.early_stopping:
-            params[...] = self._best_params  # restore the best weights
+    def _set_params_buffer(self, params, units):
+        self._params = params
+        self.coefs_, self.intercepts_ = param_views(params, units)
 
-    def _update_training_loss(self):
-        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        if self.loss_curve_[-1] < self.best_loss_:
-            self.best_loss_ = self.loss_curve_[-1]
+    def _flat_params(self):
+        """The flat buffer behind ``coefs_`` / ``intercepts_``, rebuilt if they were
+        replaced (assigned by the user, or unpickled as separate arrays)."""
+        params = getattr(self, "_params", None)
+        arrays = [*self.coefs_, *self.intercepts_]
+        if params is None or any(a.base is not params for a in arrays):
+            units = layer_units_of(self.coefs_)
+            self._set_params_buffer(pack(self.coefs_, self.intercepts_), units)
+        return self._params
 
-    def _record_validation(self, val, network, val_input):
-        """Score and loss of the validation data after an epoch; returns the
-        monitored quantity (higher is better). ``val_input`` is
-        ``kernel_input(val.X)``."""
-        score = self._score_validation(val.X, val.y, val.sample_weight)
-        loss = _compiled.kernels.loss_grad(
-            network, self._params, np.empty(0, self._params.dtype), *val_input,
-            val.Y.reshape(-1), val.kernel_weights(), self.alpha,
+    def _network(self, loss=None, training=False):
+        """The compiled network of the fitted model: with the training loss and the
+        dropout rates for training, else with the loss of its output activation."""
+        units = layer_units_of(self.coefs_)
+        n_hidden = len(units) - 2
+        loss = loss or (self._training_loss() if training
+                        else OUTPUT_LOSSES[self.out_activation_])
+        activations = per_layer("activation", self.activation, n_hidden)
+        # the parameters the activations and the loss read, from their registries
+        options = {p: getattr(self, p) for name in activations
+                   for p in ACTIVATIONS[name].params}
+        options.update({p: getattr(self, p) for p in LOSSES[loss].params})
+        return make_network(
+            units, activations, loss,
+            dropout=dropout_rates(self, n_hidden) if training else None, **options,
         )
-        self.validation_scores_.append(score)
-        self.validation_loss_curve_.append(loss)
-        if self.verbose:
-            print("Validation score: %f, validation loss: %f" % (score, loss))
-        return score if self.validation_metric == "score" else -loss
 
-    def _update_no_improvement(self, monitored):
-        if monitored < self._best_monitored + self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        if monitored > self._best_monitored:
-            self._best_monitored = monitored
-            if self.early_stopping:
-                self.best_validation_score_ = self.validation_scores_[-1]
-                self._best_params[...] = self._params
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_params", None)  # coefs_ / intercepts_ carry the values
+        return state
 
     # ---- prediction and more ----------------------------------------------------------
 
@@ -635,7 +314,7 @@ class BaseFCNN(BaseEstimator, ABC):
         through ``network`` (default: the fitted model's, built here)."""
         if validate:
             check_is_fitted(self)
-            X = self._validate_X(X)
+            X = validate_X(self, X)
         params = self._flat_params()
         if X.dtype != params.dtype:
             X = X.astype(params.dtype)
@@ -650,7 +329,7 @@ class BaseFCNN(BaseEstimator, ABC):
 
     def _has_hidden_layer(self):
         try:
-            return len(self._hidden_sizes()) > 0
+            return len(hidden_sizes(self)) > 0
         except ValueError:
             return True  # let fit report the invalid hidden_layer_sizes
 
@@ -720,7 +399,7 @@ class BaseFCNN(BaseEstimator, ABC):
             float dtype.
         """
         check_is_fitted(self)
-        X, y = self._validate_X(X, y)
+        X, y = validate_X(self, X, y)
         _, Y = self._encode_more_targets(y)
         params = self._flat_params()
         X = X.astype(params.dtype, copy=False)
@@ -742,33 +421,14 @@ class BaseFCNN(BaseEstimator, ABC):
         return tags
 
 
-class _FitData:
-    """Validated training (or validation) data: X, y as given, encoded Y (2-D, X's
-    dtype), sample weights or None."""
+def init_arguments(local_vars):
+    """The parameters of a derived class's ``__init__``, from its ``locals()``."""
+    return {k: v for k, v in local_vars.items() if k not in ("self", "__class__")}
 
-    def __init__(self, X, y, Y, sample_weight):
-        self.X = X
-        self.y = y
-        Y = np.asarray(Y)
-        self.Y = np.ascontiguousarray(Y.reshape(len(Y), -1), dtype=X.dtype)
-        self.sample_weight = sample_weight
 
-    def take(self, rows):
-        return _FitData(
-            self.X[rows], self.y[rows], self.Y[rows],
-            None if self.sample_weight is None else self.sample_weight[rows],
-        )
-
-    def astype(self, dtype):
-        if self.X.dtype == dtype:
-            return self
-        return _FitData(
-            self.X.astype(dtype), self.y, self.Y.astype(dtype),
-            None if self.sample_weight is None else self.sample_weight.astype(dtype),
-        )
-
-    def kernel_weights(self):
-        """The weights as the kernels take them (empty for all ones)."""
-        if self.sample_weight is None:
-            return np.empty(0, self.X.dtype)
-        return np.ascontiguousarray(self.sample_weight, dtype=self.X.dtype)
+def _same_seed(a, b):
+    """Whether two ``random_state`` values seed the same stream: equal integers,
+    the same RandomState instance, or both None (a stream of fresh entropy)."""
+    if isinstance(a, Integral | np.integer) and isinstance(b, Integral | np.integer):
+        return int(a) == int(b)
+    return a is b

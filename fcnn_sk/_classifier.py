@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _compiled
-from ._base import BaseFCNN
+from ._base import BaseFCNN, init_arguments
 from ._doc import fill_doc
 
 
@@ -98,40 +98,7 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         validation_metric="score",
         class_weight=None,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dropout=dropout,
-            input_dropout=input_dropout,
-            negative_slope=negative_slope,
-            weight_init=weight_init,
-            rho=rho,
-            weight_decay=weight_decay,
-            max_grad_norm=max_grad_norm,
-            validation_metric=validation_metric,
-        )
-        self.class_weight = class_weight
+        super().__init__(**init_arguments(locals()))
 
     def _encode_targets(self, y, incremental, first_pass, classes):
         y, y_type = _as_label_targets(y)

@@ -6,38 +6,23 @@ All parameters of a network live in one flat buffer ordered as scikit-learn pack
 flat buffers of the same length, so every update is one loop in compiled code.
 """
 
+from collections import namedtuple
+
 import numpy as np
 import scipy.sparse as sp
 
 from . import _compiled
-
-#: Hidden-layer activations the kernels implement.
-HIDDEN_ACTIVATIONS = tuple(_compiled.kernels.ACTIVATIONS)
-#: Losses the kernels implement, each with the output activation it is paired with.
-LOSS_OUTPUTS = {name: out for name, (_, out) in _compiled.kernels.LOSSES.items()}
-#: Output activations, and the loss each one is paired with by default.
-OUTPUT_LOSSES = {"identity": "squared_error", "logistic": "binary_log_loss",
-                 "softmax": "log_loss", "exp": "poisson"}
-OUTPUT_ACTIVATIONS = tuple(OUTPUT_LOSSES)
+from ._registry import OUTPUT_LOSSES
 
 _NO_INDEX = np.empty(0, dtype=np.intp)
 
 
-def hidden_activations(activation, n_hidden):
-    """One activation name per hidden layer, from a name or a sequence of names."""
-    if isinstance(activation, str):
-        return [activation] * n_hidden
-    return list(activation)
-
-
 def make_network(layer_units, activation, loss, **options):
-    """The compiled description of a network (see ``_kernels.Network``)."""
-    return _compiled.kernels.Network(
-        list(layer_units),
-        hidden_activations(activation, len(layer_units) - 2),
-        loss,
-        **options,
-    )
+    """The compiled description of a network (see ``_kernels.Network``);
+    ``activation`` is one name for every hidden layer or one name per layer."""
+    n_hidden = len(layer_units) - 2
+    activations = [activation] * n_hidden if isinstance(activation, str) else activation
+    return _compiled.kernels.Network(list(layer_units), list(activations), loss, **options)
 
 
 def kernel_input(X):
@@ -87,6 +72,41 @@ def forward_rows(network, params, X, n_run=None):
     return out
 
 
+#: What one compiled epoch did: the summed batch losses (each times its rows), the
+#: optimizer's step count after it, the steps and rows trained, and whether a
+#: pending interruption cut it short (it then ends at a mini-batch boundary).
+EpochResult = namedtuple("EpochResult", "loss_sum step n_steps n_rows interrupted")
+
+
+def train_epoch(network, params, optimizer, X_input, Y, sample_weight, order, gather,
+                batch_size, seed, grad_norms):
+    """One epoch of mini-batch training in place on ``params`` and the optimizer's
+    state buffers, through the compiled kernel; returns an ``EpochResult``."""
+    hyper = optimizer.hyper
+    state_1, state_2 = optimizer.kernel_state()
+    loss_sum, step, n_steps = _compiled.kernels.train_epoch(
+        network, params, state_1, state_2, *X_input, Y.reshape(-1), sample_weight,
+        order, gather, batch_size,
+        {
+            "solver": _compiled.kernels.SOLVERS[optimizer.solver.name],
+            "learning_rate": optimizer.learning_rate,
+            "momentum": hyper.get("momentum", 0.0),
+            "nesterov": hyper.get("nesterovs_momentum", False),
+            "beta_1": hyper.get("beta_1", 0.0),
+            "beta_2": hyper.get("beta_2", 0.0),
+            "rho": hyper.get("rho", 0.0),
+            "epsilon": hyper.get("epsilon", 1.0),
+            "alpha": hyper["alpha"],
+            "weight_decay": hyper["weight_decay"],
+            "max_grad_norm": hyper["max_grad_norm"],
+            "step": optimizer.step,
+            "seed": seed,
+        },
+        grad_norms,
+    )
+    return EpochResult(loss_sum, step, n_steps, order.shape[0], False)
+
+
 def loss_and_gradient(
     coefs,
     intercepts,
@@ -117,7 +137,7 @@ def loss_and_gradient(
     out_activation : {'identity', 'logistic', 'softmax', 'exp'}
         Selects the canonical loss of that output, unless ``loss`` is given.
     loss : str, default=None
-        A loss of ``LOSS_OUTPUTS``.
+        A key of ``_registry.LOSSES``.
     alpha : float
         L2 penalty.
     **options

@@ -1,76 +1,56 @@
 """State of the stochastic solvers between epochs, and their learning-rate schedules.
 
 The per-step update itself is compiled (``csrc/_optimizers.pxd``); this object keeps
-what must survive between epochs and calls: the flat state buffers (SGD velocity, Adam
-moments, RMSprop mean square), Adam's step count and the current learning rate. The
+what must survive between epochs and calls: the solver's flat state buffers (as its
+registry entry names them), the step count and the current learning rate. The
 estimators keep it across ``warm_start`` fits and ``partial_fit`` calls, so training
-really continues where it stopped.
-
-Every schedule applies to every stochastic solver (scikit-learn applies them to SGD
-only; with the default 'constant' schedule the two agree):
-
-- 'constant': ``learning_rate_init``;
-- 'invscaling': ``learning_rate_init / (t + 1) ** power_t`` after each epoch, t the
-  number of samples seen;
-- 'adaptive': divided by 5 each time ``n_iter_no_change`` epochs bring no improvement
-  of the stopping criterion, stopping once it is below 1e-6 (scikit-learn's rule);
-- 'plateau': the same division, but watching the validation quantity chosen by
-  ``validation_metric`` whenever there is validation data;
-- 'cosine': ``0.5 * learning_rate_init * (1 + cos(pi * epoch / max_iter))``, from
-  ``learning_rate_init`` at the first epoch of a fit towards zero at ``max_iter``.
+really continues where it stopped. Every schedule of ``_registry.SCHEDULES`` applies
+to every stochastic solver (scikit-learn applies them to SGD only; with the default
+'constant' schedule the two agree).
 """
-
-import math
 
 import numpy as np
 
-from . import _compiled
-
-#: schedules that divide the learning rate when progress stalls, instead of stopping
-REDUCING_SCHEDULES = ("adaptive", "plateau")
-SCHEDULES = ("constant", "invscaling", "adaptive", "cosine", "plateau")
-
 
 class StochasticOptimizer:
-    """Solver state for ``solver in {'sgd', 'adam', 'rmsprop'}``.
+    """Solver state of a stochastic solver.
 
     Parameters
     ----------
-    solver : str
-    schedule : str
-        One of ``SCHEDULES``.
-    learning_rate_init, power_t : float
+    solver : _registry.Solver
+    schedule : _registry.Schedule
+    hyper : dict
+        Typed hyperparameters: ``learning_rate_init``, ``power_t``, ``alpha``,
+        ``weight_decay``, ``max_grad_norm`` (0.0: no clipping) and the solver's own
+        ``solver.params``.
     n_params : int
     dtype : numpy dtype of the parameters.
     """
 
-    def __init__(self, solver, schedule, learning_rate_init, power_t, n_params, dtype):
+    def __init__(self, solver, schedule, hyper, n_params, dtype):
         self.solver = solver
         self.schedule = schedule
-        self.learning_rate_init = float(learning_rate_init)
-        self.learning_rate = self.learning_rate_init
-        self.power_t = power_t
+        self.hyper = dict(hyper)
+        self.learning_rate = self.hyper["learning_rate_init"]
         self.step = 0
-        self.state_1 = np.zeros(n_params, dtype=dtype)
-        # Adam keeps two moment buffers; SGD (velocity) and RMSprop (mean square) one
-        self.state_2 = np.zeros(n_params, dtype) if solver == "adam" else self.state_1
+        self.state = [np.zeros(n_params, dtype) for _ in solver.state]
 
     def epoch_begins(self, epoch, max_iter):
         """Before epoch ``epoch`` (0-based) of a fit of ``max_iter`` epochs."""
-        if self.schedule == "cosine":
-            self.learning_rate = (
-                0.5 * self.learning_rate_init * (1 + math.cos(math.pi * epoch / max_iter))
-            )
+        if self.schedule.at_epoch is not None:
+            self.learning_rate = self.schedule.at_epoch(
+                self.hyper["learning_rate_init"], epoch, max_iter)
 
-    def iteration_ends(self, time_step):
-        """After an epoch, ``time_step`` samples seen in all: the 'invscaling' decay."""
-        if self.schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+    def epoch_ends(self, time_step):
+        """After an epoch, ``time_step`` samples seen in all."""
+        if self.schedule.after_epoch is not None:
+            self.learning_rate = self.schedule.after_epoch(
+                self.hyper["learning_rate_init"], time_step, self.hyper["power_t"])
 
-    def trigger_stopping(self, msg, verbose):
+    def stalled(self, msg, verbose):
         """No improvement for ``n_iter_no_change`` epochs: stop (True), or, for the
         reducing schedules, divide the learning rate by 5 and go on."""
-        if self.schedule not in REDUCING_SCHEDULES:
+        if not self.schedule.reduces:
             if verbose:
                 print(msg + " Stopping.")
             return True
@@ -83,20 +63,7 @@ class StochasticOptimizer:
             print(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
 
-    def kernel_hyper(self, estimator, seed):
-        """Hyperparameters of the next epoch, for ``_kernels.train_epoch``."""
-        return {
-            "solver": _compiled.kernels.SOLVERS[self.solver],
-            "learning_rate": self.learning_rate,
-            "momentum": estimator.momentum,
-            "nesterov": estimator.nesterovs_momentum,
-            "beta_1": estimator.beta_1,
-            "beta_2": estimator.beta_2,
-            "rho": estimator.rho,
-            "epsilon": estimator.epsilon,
-            "alpha": estimator.alpha,
-            "weight_decay": estimator.weight_decay,
-            "max_grad_norm": estimator.max_grad_norm or 0.0,
-            "step": self.step,
-            "seed": seed,
-        }
+    def kernel_state(self):
+        """The two state buffers the epoch kernel takes (a solver with one passes it
+        twice; the kernel reads the second only for solvers that have one)."""
+        return self.state[0], self.state[-1]

@@ -9,12 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import BaseFCNN
+from ._base import BaseFCNN, init_arguments
 from ._doc import fill_doc
-from ._network import LOSS_OUTPUTS
-
-#: the regression losses (all of them but the classification ones)
-_REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
+from ._registry import LOSSES, losses_for
 
 
 @fill_doc
@@ -67,7 +64,7 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
 
     _parameter_constraints: dict = {
         **BaseFCNN._parameter_constraints,
-        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+        "loss": [StrOptions(set(losses_for("regression")))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -108,41 +105,7 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
         validation_metric="score",
         huber_delta=1.0,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dropout=dropout,
-            input_dropout=input_dropout,
-            negative_slope=negative_slope,
-            weight_init=weight_init,
-            rho=rho,
-            weight_decay=weight_decay,
-            max_grad_norm=max_grad_norm,
-            validation_metric=validation_metric,
-        )
-        self.loss = loss
-        self.huber_delta = huber_delta
+        super().__init__(**init_arguments(locals()))
 
     def _encode_targets(self, y, incremental, first_pass, classes):
         y = self._check_targets(y)
@@ -162,7 +125,7 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
         return y
 
     def _output_activation(self):
-        return LOSS_OUTPUTS[self.loss]
+        return LOSSES[self.loss].link
 
     def _training_loss(self):
         return self.loss

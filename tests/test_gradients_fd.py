@@ -21,7 +21,9 @@ from _reference import HIDDEN_ACTIVATIONS as REF_HIDDEN_ACTIVATIONS
 from _reference import OUTPUT_ACTIVATIONS as REF_OUTPUT_ACTIVATIONS
 from _reference import reference_loss_and_gradient, reference_preactivations
 from fcnn_sk import FCNNClassifier, FCNNRegressor
-from fcnn_sk._network import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, loss_and_gradient
+from fcnn_sk._network import loss_and_gradient
+from fcnn_sk._registry import ACTIVATIONS as HIDDEN_ACTIVATIONS
+from fcnn_sk._registry import OUTPUT_LOSSES as OUTPUT_ACTIVATIONS
 
 # every check runs against each kernel build (baseline, and AVX2 where it runs)
 pytestmark = pytest.mark.usefixtures("kernel_build", "gemm_split")

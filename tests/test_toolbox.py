@@ -39,9 +39,10 @@ from _reference import (
     reference_preactivations,
 )
 from fcnn_sk import FCNNClassifier, FCNNRegressor
-from fcnn_sk._init import INITIALIZERS
-from fcnn_sk._network import HIDDEN_ACTIVATIONS, forward, loss_and_gradient
-from fcnn_sk._optim import SCHEDULES, StochasticOptimizer
+from fcnn_sk._registry import ACTIVATIONS as HIDDEN_ACTIVATIONS
+from fcnn_sk._registry import INITIALIZERS, SCHEDULES, SOLVERS
+from fcnn_sk._network import forward, loss_and_gradient
+from fcnn_sk._optim import StochasticOptimizer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -477,14 +478,17 @@ def test_initializer_on_arrays(scheme):
     fan_in, fan_out = 400, 250
     coef = np.full((fan_in, fan_out), np.nan)
     intercept = np.full(fan_out, np.nan)
-    INITIALIZERS[scheme](coef, intercept, "relu", np.random.RandomState(0))
+    INITIALIZERS[scheme].init(coef, intercept, HIDDEN_ACTIVATIONS["relu"].glorot_factor,
+                              np.random.RandomState(0))
     _check_init_sample(coef, kind, formula(fan_in, fan_out), scheme)
     if scheme == "glorot_uniform":
         bound = formula(fan_in, fan_out)
         assert np.all(np.abs(intercept) <= bound) and np.any(intercept != 0)
         # scikit-learn's gain for logistic units
         coef2 = np.empty_like(coef)
-        INITIALIZERS[scheme](coef2, intercept, "logistic", np.random.RandomState(0))
+        INITIALIZERS[scheme].init(coef2, intercept,
+                                  HIDDEN_ACTIVATIONS["logistic"].glorot_factor,
+                                  np.random.RandomState(0))
         _check_init_sample(coef2, kind, math.sqrt(2.0 / (fan_in + fan_out)), scheme)
     else:
         assert_array_equal(intercept, 0.0)
@@ -613,13 +617,14 @@ def test_every_schedule_is_known():
 @pytest.mark.parametrize("solver", STOCHASTIC)
 def test_optimizer_schedule_sequence(solver, schedule):
     lr0, power_t, n, max_iter = 0.1, 0.3, 25, 7
-    opt = StochasticOptimizer(solver, schedule, lr0, power_t, 4, np.float64)
+    hyper = {"learning_rate_init": lr0, "power_t": power_t}
+    opt = StochasticOptimizer(SOLVERS[solver], SCHEDULES[schedule], hyper, 4, np.float64)
     seen, t = [], 0
     for epoch in range(max_iter):
         opt.epoch_begins(epoch, max_iter)
         seen.append(opt.learning_rate)
         t += n
-        opt.iteration_ends(t)
+        opt.epoch_ends(t)
     assert_allclose(seen, _schedule_lrs(schedule, lr0, max_iter, n, power_t),
                     rtol=1e-14)
     if schedule == "invscaling":
@@ -629,13 +634,13 @@ def test_optimizer_schedule_sequence(solver, schedule):
     before = opt.learning_rate
     if schedule in ("adaptive", "plateau"):
         rates = []
-        while not opt.trigger_stopping("stalled", False):
+        while not opt.stalled("stalled", False):
             rates.append(opt.learning_rate)
         assert_allclose(rates, before / 5.0 ** np.arange(1, len(rates) + 1), rtol=1e-14)
         assert rates[-1] <= 1e-6 < rates[-2]
         assert opt.learning_rate == rates[-1]
     else:
-        assert opt.trigger_stopping("stalled", False) is True
+        assert opt.stalled("stalled", False) is True
         assert opt.learning_rate == before
 
 
@@ -662,7 +667,7 @@ def test_schedule_end_to_end(solver, schedule):
         last = lr0 / (max_iter * len(X) + 1.0) ** power_t if (
             schedule == "invscaling") else lrs[-1]
     assert est.n_iter_ == len(lrs)
-    assert_allclose(est._optimizer.learning_rate, last, rtol=1e-13)
+    assert_allclose(est._training.optimizer.learning_rate, last, rtol=1e-13)
     want = _replay(solver, coefs0 + intercepts0, len(coefs0),
                    _oracle_grad_fn(est, X, Y_REG), lrs, momentum=0.9)[-1]
     _assert_params_close(est, want, rtol=1e-9, atol=1e-12)
@@ -675,7 +680,7 @@ def test_schedule_end_to_end(solver, schedule):
                                random_state=0, tol=est.tol,
                                n_iter_no_change=est.n_iter_no_change), X, Y_REG)
         assert sk.n_iter_ == est.n_iter_
-        assert_allclose(sk._optimizer.learning_rate, est._optimizer.learning_rate,
+        assert_allclose(sk._optimizer.learning_rate, est._training.optimizer.learning_rate,
                         rtol=1e-13)
         _assert_params_close(est, [*sk.coefs_, *sk.intercepts_], rtol=1e-9)
 
@@ -699,7 +704,7 @@ def test_cosine_last_epoch_step_size():
     assert_allclose(recovered, lrs[-1], rtol=1e-8)
     assert_allclose(change, -recovered * g, rtol=1e-7, atol=1e-13)
     assert recovered < 0.1 * lr0
-    assert_allclose(est._optimizer.learning_rate, lrs[-1], rtol=1e-13)
+    assert_allclose(est._training.optimizer.learning_rate, lrs[-1], rtol=1e-13)
 
 
 @pytest.mark.parametrize("metric", ["score", "loss"])
@@ -717,12 +722,12 @@ def test_plateau_watches_validation_data(metric):
     assert np.all(np.diff(plateau.validation_scores_) < 0)
     lrs, last = _reducing_lrs(0.01, 6, 1)
     assert plateau.n_iter_ == 6
-    assert_allclose(plateau._optimizer.learning_rate, last, rtol=1e-13)
+    assert_allclose(plateau._training.optimizer.learning_rate, last, rtol=1e-13)
     adaptive = _fit(FCNNRegressor(learning_rate="adaptive", **kw), X, y, X_val=X,
                     y_val=-y)
-    assert adaptive._optimizer.learning_rate == 0.01
+    assert adaptive._training.optimizer.learning_rate == 0.01
     no_val = _fit(FCNNRegressor(learning_rate="plateau", **kw), X, y)
-    assert no_val._optimizer.learning_rate == 0.01
+    assert no_val._training.optimizer.learning_rate == 0.01
 
 
 # ============================================================ max_grad_norm
@@ -1025,9 +1030,9 @@ def test_warm_start_five_plus_five_is_ten(solver, schedule):
     assert ws.t_ == ten.t_ == 10 * len(X)
     assert_array_equal(ws.loss_curve_, ten.loss_curve_)
     assert_array_equal(ws.grad_norm_curve_, ten.grad_norm_curve_)
-    assert ws._optimizer.learning_rate == ten._optimizer.learning_rate
+    assert ws._training.optimizer.learning_rate == ten._training.optimizer.learning_rate
     if schedule == "adaptive":
-        assert ten._optimizer.learning_rate < 0.01
+        assert ten._training.optimizer.learning_rate < 0.01
 
 
 @pytest.mark.parametrize("solver", STOCHASTIC)
