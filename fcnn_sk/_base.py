@@ -212,7 +212,7 @@ class BaseFCNN(BaseEstimator, ABC):
         self.n_layers_ = len(units)
         self.out_activation_ = self._output_activation()
         self._set_params_buffer(self._init_params(units, dtype, random_state), units)
-        self._training = None
+        self._training = self._lbfgs_memory = None
         for name in ("loss_curve_", "validation_loss_curve_", "grad_norm_curve_",
                      "validation_scores_", "best_loss_", "best_validation_score_"):
             self.__dict__.pop(name, None)
@@ -305,6 +305,9 @@ class BaseFCNN(BaseEstimator, ABC):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_params", None)  # coefs_ / intercepts_ carry the values
+        # L-BFGS's memory is 20 times the parameters: a model file goes without it
+        # (a warm-started fit of the loaded model restarts from steepest descent)
+        state.pop("_lbfgs_memory", None)
         return state
 
     # ---- prediction and more ----------------------------------------------------------

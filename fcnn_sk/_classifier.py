@@ -29,7 +29,7 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
 
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``: a dict
-        ``{class_label: weight}``, or 'balanced' for
+        ``{{class_label: weight}}``, or 'balanced' for
         ``n_samples / (n_classes * np.bincount(y))`` (not with ``partial_fit``).
 
     Attributes

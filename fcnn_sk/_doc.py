@@ -1,4 +1,9 @@
-"""The parameter documentation shared by both estimators, written once."""
+"""The parameter documentation shared by both estimators, written once; the lists of
+options come from the registries."""
+
+import textwrap
+
+from ._registry import ACTIVATIONS, INITIALIZERS, LOSSES, SCHEDULES, SOLVERS, losses_for
 
 COMMON_PARAMETERS = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
@@ -7,14 +12,13 @@ COMMON_PARAMETERS = """
 
     activation : str or list of str, default='relu'
         Activation of the hidden layers, one name for all or one per hidden layer:
-        'identity', 'logistic', 'tanh', 'relu', 'leaky_relu' (slope
-        ``negative_slope`` below zero), 'elu', 'gelu' (exact, with erf), 'softplus'
-        or 'swish' (``x * sigmoid(x)``).
 
-    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop'}, default='adam'
-        The solver for weight optimisation: L-BFGS on the full data (scipy's
-        L-BFGS-B algorithm without bounds, the iterates scikit-learn gets),
-        stochastic gradient descent with momentum, Adam, or RMSprop.
+{activations}
+
+    solver : {{{solver_names}}}, default='adam'
+        The solver for weight optimisation:
+
+{solvers}
 
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the intercepts), divided by the
@@ -23,21 +27,12 @@ COMMON_PARAMETERS = """
     batch_size : int or 'auto', default='auto'
         Mini-batch size of the stochastic solvers; 'auto' is ``min(200, n_samples)``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'plateau'}, \
+    learning_rate : {{{schedule_names}}}, \
             default='constant'
         Learning-rate schedule, for every stochastic solver (scikit-learn applies it
         to 'sgd' only):
 
-        - 'constant': ``learning_rate_init`` throughout;
-        - 'invscaling': ``learning_rate_init / (t + 1) ** power_t`` after each epoch,
-          t the number of samples seen;
-        - 'adaptive': divided by 5 each time ``n_iter_no_change`` epochs bring no
-          improvement of the stopping criterion (training loss, or validation score
-          with early stopping); training stops once it falls below 1e-6;
-        - 'cosine': cosine annealing from ``learning_rate_init`` towards zero over
-          ``max_iter`` epochs;
-        - 'plateau': like 'adaptive', but watching the validation data (``X_val`` or
-          the early-stopping split) by ``validation_metric`` whenever there is some.
+{schedules}
 
     learning_rate_init : float, default=0.001
         Initial learning rate of the stochastic solvers.
@@ -52,7 +47,9 @@ COMMON_PARAMETERS = """
         Whether to shuffle the samples in each epoch (stochastic solvers).
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation, the shuffling and the early-stopping split.
+        Seeds the weight initialisation, the shuffling, the dropout masks and the
+        early-stopping split. A continued training (``warm_start``, ``partial_fit``)
+        goes on with its own random stream unless ``random_state`` was changed.
 
     tol : float, default=1e-4
         Improvement below which an epoch counts as no improvement (stochastic solvers)
@@ -62,9 +59,10 @@ COMMON_PARAMETERS = """
         Print the loss (and validation score) after each epoch.
 
     warm_start : bool, default=False
-        Start from the previous solution. Unlike scikit-learn, the optimizer state
-        (momentum velocity, Adam moments and step count, learning rate) is kept too,
-        so training continues exactly where it stopped.
+        Start from the previous solution. Unlike scikit-learn, the training state
+        (momentum velocity, Adam moments and step count, learning rate, the random
+        stream of shuffling and dropout) is kept too, so several warm-started fits
+        train exactly as one longer fit would.
 
     momentum : float, default=0.9
         Momentum of 'sgd', in [0, 1].
@@ -106,11 +104,11 @@ COMMON_PARAMETERS = """
     negative_slope : float, default=0.01
         Slope of 'leaky_relu' below zero.
 
-    weight_init : {'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', \
-            'lecun_normal'}, default='glorot_uniform'
-        Initialisation of the weights. 'glorot_uniform' is scikit-learn's exact draw
-        (intercepts drawn too); the others start the intercepts at zero. He schemes
-        suit ReLU-like activations.
+    weight_init : {{{initializer_names}}}, \
+            default='glorot_uniform'
+        Initialisation of the weights (He schemes suit ReLU-like activations):
+
+{initializers}
 
     rho : float, default=0.9
         Decay rate of RMSprop's mean of squared gradients, in [0, 1).
@@ -124,7 +122,7 @@ COMMON_PARAMETERS = """
         Clip the global norm of each step's gradient (L2 term included) to this
         value; None disables clipping.
 
-    validation_metric : {'score', 'loss'}, default='score'
+    validation_metric : {{'score', 'loss'}}, default='score'
         What early stopping and the 'plateau' schedule watch on validation data:
         the score (accuracy / R^2, higher is better) or the loss (lower is better).
 """
@@ -184,8 +182,41 @@ COMMON_ATTRIBUTES = """
 """
 
 
+def _items(table, indent=8):
+    """A bullet per registry entry, ``- 'name': doc;``, wrapped."""
+    items = [f"- '{name}': {entry.doc};" for name, entry in table.items()]
+    items[-1] = items[-1][:-1] + "."
+    pad = " " * indent
+    return "\n".join(textwrap.fill(item, 88, initial_indent=pad,
+                                   subsequent_indent=pad + "  ") for item in items)
+
+
+def _names(table):
+    return ", ".join(f"'{name}'" for name in table)
+
+
+def registry_docs(**extra):
+    """The docstring fields generated from the registries."""
+    return {
+        "activations": _items(ACTIVATIONS),
+        "solvers": _items(SOLVERS),
+        "solver_names": _names(SOLVERS),
+        "schedules": _items(SCHEDULES),
+        "schedule_names": _names(SCHEDULES),
+        "initializers": _items(INITIALIZERS),
+        "initializer_names": _names(INITIALIZERS),
+        "regression_losses": _items({n: LOSSES[n] for n in losses_for("regression")}),
+        "regression_loss_names": _names({n: 0 for n in losses_for("regression")}),
+        **extra,
+    }
+
+
 def fill_doc(cls):
-    """Insert the shared sections into a class docstring's placeholders."""
-    cls.__doc__ = cls.__doc__.replace("{common_parameters}", COMMON_PARAMETERS.strip())
-    cls.__doc__ = cls.__doc__.replace("{common_attributes}", COMMON_ATTRIBUTES.strip())
+    """Insert the shared sections, and the option lists of the registries, into a
+    class docstring's placeholders."""
+    fields = registry_docs(
+        common_parameters=COMMON_PARAMETERS.strip().format(**registry_docs()),
+        common_attributes=COMMON_ATTRIBUTES.strip(),
+    )
+    cls.__doc__ = cls.__doc__.format(**fields)
     return cls

@@ -41,10 +41,51 @@ CONVERGED_F = "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
 STOP_ITER = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
 STOP_FUN = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
 ABNORMAL = "ABNORMAL: "
+INTERRUPTED = "INTERRUPTED BY THE USER"
+
+
+class Memory:
+    """What L-BFGS carries from one iteration to the next: the last ``m`` pairs
+    ``(s, y)`` as a ring (``col`` rows of ``S`` and ``Y`` from row ``head``), the
+    initial scale ``gamma`` of ``H_0 = gamma * I``, whether an iteration was taken,
+    and the float64 iterate ``x``. A warm-started fit hands it back, so that its
+    iterations continue exactly those of the previous fit."""
+
+    def __init__(self, n, m=10):
+        self.S, self.Y = np.empty((m, n)), np.empty((m, n))
+        self.rho, self.alpha = np.empty(m), np.empty(m)
+        self.head = self.col = 0
+        self.gamma = 1.0
+        self.started = False
+        self.x = None
+
+    def forget(self):
+        """Start again from steepest descent."""
+        self.head = self.col = 0
+        self.gamma = 1.0
+
+    def add(self, s_scaled, d, y, sy):
+        """Store the pair ``s = stp * d``, ``y``, with ``s'y = sy``."""
+        m = len(self.rho)
+        if self.col < m:
+            row = (self.head + self.col) % m
+            self.col += 1
+        else:
+            row = self.head
+            self.head = (self.head + 1) % m
+        np.multiply(d, s_scaled, out=self.S[row])
+        np.copyto(self.Y[row], y)
+        self.rho[row] = 1.0 / sy
+        self.gamma = sy / float(y @ y)
+
+    def direction(self, g, d):
+        """``d <- -H g``; returns ``d'd``."""
+        return _compiled.kernels.lbfgs_direction(g, self.S, self.Y, self.rho, self.alpha,
+                                                 self.head, self.col, self.gamma, d)
 
 
 def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250313e-09,
-                   m=10, max_ls=20, callback=None):
+                   m=10, max_ls=20, callback=None, memory=None):
     """Minimise ``f`` from ``x0`` with L-BFGS.
 
     Parameters
@@ -64,102 +105,124 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
         Number of pairs kept; evaluations allowed per line search.
     callback : callable, optional
         ``callback(n_iter, f)`` after each iteration.
+    memory : Memory, optional
+        The memory of a previous run that ended at ``x0``, to continue it (updated
+        in place); by default a new one.
 
     Returns
     -------
     OptimizeResult
         ``x, fun, jac, nit, nfev, status`` (0 converged, 1 a limit reached, 2 the line
-        search failed), ``message`` and ``success``, as scipy's.
+        search failed, 3 interrupted by the user: ``x`` is then the last accepted
+        iterate), ``message`` and ``success``, as scipy's.
     """
-    n = x0.size
-    x = np.array(x0, dtype=np.float64).reshape(-1)
-    g, d, x_try, x_old, g_old = (np.empty(n) for _ in range(5))
-    S, Y = np.empty((m, n)), np.empty((m, n))
-    rho, alpha = np.empty(m), np.empty(m)
-    head = col = 0  # the pairs: `col` rows of S and Y from row `head`, as a ring
-    gamma = 1.0     # H_0 = gamma * I
-    f = fun_grad(x, g)
-    nfev, nit = 1, 0
-    status, message = 0, CONVERGED_GRAD
-    if _inf_norm(g) <= gtol:
-        return _result(x, f, g, nit, nfev, status, message)
-    while True:
-        dtd = _compiled.kernels.lbfgs_direction(g, S, Y, rho, alpha, head, col, gamma, d)
-        if nit > 0:
-            stp = 1.0
-        else:  # 1 / ||d||, and the largest step where d'd underflows to 0
-            stp = min(1.0 / math.sqrt(dtd), STEP_MAX) if dtd > 0.0 else STEP_MAX
-        np.copyto(x_old, x)
-        np.copyto(g_old, g)
-        f_old = f
-        gd_old = gd = float(g @ d)
-        accepted = False
-        if gd_old < 0.0:  # else not a descent direction (or not finite)
-            search = LineSearch(f_old, gd_old, stp, stpmax=STEP_MAX)
-            for _ in range(max_ls):
-                np.multiply(d, search.stp, out=x_try)
-                x_try += x_old
-                # a trial equal to the last point evaluated (a step below rounding)
-                # reuses its value and gradient, as scipy's cache does
-                if not np.array_equal(x_try, x):
-                    x, x_try = x_try, x
-                    f = fun_grad(x, g)
-                    nfev += 1
-                    gd = float(g @ d)
-                search.update(f, gd)
-                if search.done:
-                    accepted = True
-                    break
-            stp = search.stp
-        if not accepted:
-            np.copyto(x, x_old)
-            np.copyto(g, g_old)
-            f = f_old
-            if col == 0:
-                status = 1 if nit >= max_iter or nfev > max_fun else 2
-                message = ABNORMAL
-                break
-            head = col = 0  # forget the pairs and start again from steepest descent
-            gamma = 1.0
-            continue
+    run = _Run(fun_grad, x0, memory or Memory(x0.size, m), max_ls)
+    try:
+        run.evaluate()
+        status, message = run.iterate(max_iter, max_fun, gtol, ftol, callback)
+    except KeyboardInterrupt:
+        run.restore()  # the last accepted iterate
+        status, message = 3, INTERRUPTED
+    run.memory.x = run.x.copy()
+    return OptimizeResult(x=run.x, fun=run.f, jac=run.g, nit=run.nit, nfev=run.nfev,
+                          status=status, message=message, success=status == 0)
 
-        nit += 1
-        if callback is not None:
-            callback(nit, f)
-        if nit >= max_iter:
-            status, message = 1, STOP_ITER
-            break
-        if nfev > max_fun:
-            status, message = 1, STOP_FUN
-            break
-        if _inf_norm(g) <= gtol:
-            status, message = 0, CONVERGED_GRAD
-            break
-        if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0):
-            status, message = 0, CONVERGED_F
-            break
 
-        sy = (gd - gd_old) * stp  # s'y, with s = stp * d and y = g - g_old
-        if sy <= EPS * (-gd_old * stp):
-            continue  # too little curvature: keep the pairs as they are
-        if col < m:
-            row = (head + col) % m
-            col += 1
-        else:
-            row = head
-            head = (head + 1) % m
-        np.multiply(d, stp, out=S[row])
-        y = np.subtract(g, g_old, out=Y[row])
-        rho[row] = 1.0 / sy
-        gamma = sy / float(y @ y)
-    return _result(x, f, g, nit, nfev, status, message)
+class _Run:
+    """One run of the driver: the iterate ``x``, its value ``f`` and gradient ``g``,
+    and the last accepted ones (``x_old``, ...) for the line search and for an
+    interruption."""
+
+    def __init__(self, fun_grad, x0, memory, max_ls):
+        n = x0.size
+        self.fun_grad, self.memory, self.max_ls = fun_grad, memory, max_ls
+        self.x = np.array(x0, dtype=np.float64).reshape(-1)
+        if memory.x is not None and np.array_equal(memory.x.astype(x0.dtype), x0.ravel()):
+            self.x = memory.x.copy()  # the unrounded iterate behind a float32 model
+        self.g, self.d, self.x_try = np.empty(n), np.empty(n), np.empty(n)
+        self.x_old, self.g_old = self.x.copy(), np.full(n, np.nan)
+        self.f = self.f_old = np.nan
+        self.nit = self.nfev = 0
+
+    def evaluate(self):
+        self.f = self.fun_grad(self.x, self.g)
+        self.nfev += 1
+
+    def accept(self):
+        """Make the current point the last accepted one."""
+        np.copyto(self.x_old, self.x)
+        np.copyto(self.g_old, self.g)
+        self.f_old = self.f
+
+    def restore(self):
+        """Back to the last accepted point."""
+        np.copyto(self.x, self.x_old)
+        np.copyto(self.g, self.g_old)
+        self.f = self.f_old
+
+    def iterate(self, max_iter, max_fun, gtol, ftol, callback):
+        """Iterate until a stopping rule holds; returns ``(status, message)``."""
+        memory = self.memory
+        self.accept()
+        if _inf_norm(self.g) <= gtol:
+            return 0, CONVERGED_GRAD
+        while True:
+            dtd = memory.direction(self.g, self.d)
+            if memory.started:
+                stp = 1.0
+            else:  # 1 / ||d||, and the largest step where d'd underflows to 0
+                stp = min(1.0 / math.sqrt(dtd), STEP_MAX) if dtd > 0.0 else STEP_MAX
+            gd_old = float(self.g @ self.d)
+            accepted, stp, gd = self.line_search(stp, gd_old)
+            if not accepted:
+                self.restore()
+                if memory.col == 0:
+                    status = 1 if self.nit >= max_iter or self.nfev > max_fun else 2
+                    return status, ABNORMAL
+                memory.forget()
+                continue
+            # the pair first, so that a run stopped here holds what a longer run
+            # would continue with
+            sy = (gd - gd_old) * stp  # s'y, with s = stp * d and y = g - g_old
+            if sy > EPS * (-gd_old * stp):  # else too little curvature: keep the pairs
+                memory.add(stp, self.d, np.subtract(self.g, self.g_old, out=self.x_try), sy)
+            f_old = self.f_old
+            self.accept()
+            self.nit += 1
+            memory.started = True
+            if callback is not None:
+                callback(self.nit, self.f)
+            if self.nit >= max_iter:
+                return 1, STOP_ITER
+            if self.nfev > max_fun:
+                return 1, STOP_FUN
+            if _inf_norm(self.g) <= gtol:
+                return 0, CONVERGED_GRAD
+            if f_old - self.f <= ftol * max(abs(f_old), abs(self.f), 1.0):
+                return 0, CONVERGED_F
+
+    def line_search(self, stp, gd_old):
+        """The Moré-Thuente search along ``d`` from the accepted point; returns
+        ``(accepted, step, g'd at the new point)``."""
+        if not gd_old < 0.0:  # not a descent direction (or not finite)
+            return False, stp, gd_old
+        search = LineSearch(self.f_old, gd_old, stp, stpmax=STEP_MAX)
+        gd = gd_old
+        for _ in range(self.max_ls):
+            np.multiply(self.d, search.stp, out=self.x_try)
+            self.x_try += self.x_old
+            # a trial equal to the last point evaluated (a step below rounding)
+            # reuses its value and gradient, as scipy's cache does
+            if not np.array_equal(self.x_try, self.x):
+                self.x, self.x_try = self.x_try, self.x
+                self.evaluate()
+                gd = float(self.g @ self.d)
+            search.update(self.f, gd)
+            if search.done:
+                return True, search.stp, gd
+        return False, search.stp, gd
 
 
 def _inf_norm(v):
     """``max |v_i|``; NaN if any element is NaN."""
     return max(float(v.max()), -float(v.min()))
-
-
-def _result(x, f, g, nit, nfev, status, message):
-    return OptimizeResult(x=x, fun=f, jac=g, nit=nit, nfev=nfev, status=status,
-                          message=message, success=status == 0)

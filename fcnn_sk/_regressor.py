@@ -27,11 +27,11 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
     ----------
     {common_parameters}
 
-    loss : {'squared_error', 'poisson', 'absolute_error', 'huber'}, \
+    loss : {{{regression_loss_names}}}, \
             default='squared_error'
-        Half squared error; half Poisson deviance with a log link (targets must be
-        non-negative); absolute error; or Huber loss (squared within
-        ``huber_delta`` of the target, linear beyond). Summed over outputs.
+        The loss, summed over outputs:
+
+{regression_losses}
 
     huber_delta : float, default=1.0
         Threshold of the Huber loss.

@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.optimize import _check_optimize_result
 
 from . import _compiled
-from ._lbfgs import minimize_lbfgs
+from ._lbfgs import Memory, minimize_lbfgs
 from ._network import kernel_input, train_epoch
 
 
@@ -76,6 +76,15 @@ class TrainingState:
         self.seeded_from = None           # the ``random_state`` parameter it came from
         self.dropout_seed = None
         self.monitor = monitor
+        self.order = None                 # the rows in their last shuffled order
+
+    def rows(self, n_samples, shuffle):
+        """The row order to go on from: the last shuffled one (shuffled in place each
+        epoch, as scikit-learn does), or a new one for data of another size; the
+        natural order without shuffling."""
+        if not shuffle or self.order is None or self.order.shape[0] != n_samples:
+            self.order = np.arange(n_samples, dtype=np.intp)
+        return self.order
 
 
 class _Epochs:
@@ -90,7 +99,7 @@ class _Epochs:
         self.input = kernel_input(plan.fit.X)
         self.val_input = kernel_input(val.X) if val is not None else None
         self.batch_size = plan.batch_size
-        self.order = np.arange(plan.fit.X.shape[0], dtype=np.intp)
+        self.order = self.state.rows(plan.fit.X.shape[0], est.shuffle)
         self.norms = np.zeros(self.network.n_layers)
         # early stopping and 'plateau' watch the validation data when there is some
         self.watch_val = val is not None and (
@@ -215,10 +224,17 @@ def train_lbfgs(est, fit):
     def report(n_iter, loss):
         print("Iteration %d, loss = %.8f" % (n_iter, loss))
 
+    # a warm-started fit continues the iterations of the last one, memory included
+    if getattr(est, "_lbfgs_memory", None) is None:
+        est._lbfgs_memory = Memory(params.size)
     result = minimize_lbfgs(
         loss_grad, params, max_iter=est.max_iter, max_fun=est.max_fun, gtol=est.tol,
-        callback=report if est.verbose else None,
+        callback=report if est.verbose else None, memory=est._lbfgs_memory,
     )
-    est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
+    if result.status == 3:
+        warnings.warn("Training interrupted by user.")
+        est.n_iter_ = result.nit
+    else:
+        est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
     est.loss_ = float(result.fun)
     params[...] = result.x

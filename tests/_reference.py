@@ -17,6 +17,8 @@ Adding an activation is one entry in ``HIDDEN_ACTIVATIONS`` (function and
 derivative side by side); adding an output is one entry in ``OUTPUT_ACTIVATIONS``.
 """
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import erf, expit, log_softmax, softmax, xlogy
@@ -149,6 +151,138 @@ OUTPUT_ACTIVATIONS = {
     "logistic": (expit, _logistic_loss),
     "identity": (_identity, _identity_loss),
     "exp": (np.exp, _exp_loss),
+}
+
+
+# --------------------------------------------------------------------------
+# The oracle of the losses: name -> (output activation, per-sample loss, dl/dz).
+#
+# Each takes the raw output z (n, k), the targets y (n, k) and the Huber threshold
+# (ignored by the others) and works in float64. The per-sample loss is summed over
+# the outputs.
+# --------------------------------------------------------------------------
+
+
+def _canonical(out_activation):
+    """A canonical pair of _reference.py: its loss, and the delta link(z) - y."""
+    link, per_sample_loss = OUTPUT_ACTIVATIONS[out_activation]
+    return (
+        out_activation,
+        lambda z, y, delta: per_sample_loss(z, y),
+        lambda z, y, delta: link(z) - y,
+    )
+
+
+def _absolute_loss(z, y, delta):
+    return np.sum(np.abs(z - y), axis=1)
+
+
+def _absolute_grad(z, y, delta):
+    return np.sign(z - y)  # 0 at z == y
+
+
+def _huber_loss(z, y, delta):
+    a = np.abs(z - y)
+    return np.sum(np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)), axis=1)
+
+
+def _huber_grad(z, y, delta):
+    return np.clip(z - y, -delta, delta)
+
+
+REF_LOSSES = {
+    "squared_error": _canonical("identity"),
+    "binary_log_loss": _canonical("logistic"),
+    "log_loss": _canonical("softmax"),
+    "poisson": _canonical("exp"),
+    "absolute_error": ("identity", _absolute_loss, _absolute_grad),
+    "huber": ("identity", _huber_loss, _huber_grad),
+}
+
+
+# --------------------------------------------------------------------------
+# Solvers: name -> step(g, lr, t, s1, s2, hyper) -> the change of the weights (s1,
+# s2 updated in place), the documented updates: SGD with (Nesterov) momentum and Adam as
+# scikit-learn's, RMSprop ``v <- rho v + (1 - rho) g^2, w <- w - lr g / (sqrt(v) + eps)``.
+# --------------------------------------------------------------------------
+
+
+def _sgd_step(g, lr, t, s1, s2, h):
+    s1[...] = h["momentum"] * s1 - lr * g
+    return h["momentum"] * s1 - lr * g if h["nesterov"] else s1
+
+
+def _adam_step(g, lr, t, s1, s2, h):
+    b1, b2 = h["beta_1"], h["beta_2"]
+    s1[...] = b1 * s1 + (1 - b1) * g
+    s2[...] = b2 * s2 + (1 - b2) * g * g
+    lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+    return -lr_t * s1 / (np.sqrt(s2) + h["epsilon"])
+
+
+def _rmsprop_step(g, lr, t, s1, s2, h):
+    s1[...] = h["rho"] * s1 + (1 - h["rho"]) * g * g
+    return -lr * g / (np.sqrt(s1) + h["epsilon"])
+
+
+SOLVER_STEPS = {"sgd": _sgd_step, "adam": _adam_step, "rmsprop": _rmsprop_step}
+
+
+def reference_training(solver, params, n_coefs, grad_fn, lrs, *, momentum=0.0,
+                       nesterov=True, beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-8,
+                       weight_decay=0.0, max_grad_norm=None):
+    """Full-batch training in numpy, one step per learning rate in ``lrs``.
+
+    The gradient's global norm clipped to ``max_grad_norm``; decoupled weight decay
+    ``w <- w (1 - lr * weight_decay)`` on the coefs (the first ``n_coefs`` arrays)
+    with the scheduled lr; then the solver's step. Returns the list of parameters
+    after every step.
+    """
+    step = SOLVER_STEPS[solver]
+    hyper = dict(momentum=momentum, nesterov=nesterov, beta_1=beta_1, beta_2=beta_2,
+                 rho=rho, epsilon=epsilon)
+    params = [np.asarray(p, np.float64).copy() for p in params]
+    s1 = [np.zeros_like(p) for p in params]
+    s2 = [np.zeros_like(p) for p in params]
+    history = []
+    for t, lr in enumerate(lrs, start=1):
+        grads = grad_fn(params)
+        if max_grad_norm is not None:
+            norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
+            if norm > max_grad_norm:
+                grads = [g * (max_grad_norm / norm) for g in grads]
+        for i, (p, g) in enumerate(zip(params, grads)):
+            keep = 1.0 - lr * weight_decay if i < n_coefs else 1.0
+            params[i] = keep * p + step(g, lr, t, s1[i], s2[i], hyper)
+        history.append([p.copy() for p in params])
+    return history
+
+
+# --------------------------------------------------------------------------
+# Schedules and initialisers
+# --------------------------------------------------------------------------
+
+
+def reference_schedule_lrs(schedule, lr0, max_iter, n_samples, power_t):
+    """Documented learning rate of each epoch of one fit (no stall)."""
+    e = np.arange(max_iter)
+    return {
+        "constant": np.full(max_iter, lr0),
+        "invscaling": np.where(e == 0, lr0, lr0 / (e * n_samples + 1.0) ** power_t),
+        "cosine": 0.5 * lr0 * (1 + np.cos(np.pi * e / max_iter)),
+        "adaptive": np.full(max_iter, lr0),
+        "plateau": np.full(max_iter, lr0),
+    }[schedule]
+
+
+# scheme -> (distribution, scale of (fan_in, fan_out)): bound of a uniform, std of a
+# normal
+INIT_FORMULAS = {
+    "glorot_uniform": ("uniform", lambda i, o: math.sqrt(6.0 / (i + o))),
+    "glorot_normal": ("normal", lambda i, o: math.sqrt(2.0 / (i + o))),
+    "he_uniform": ("uniform", lambda i, o: math.sqrt(6.0 / i)),
+    "he_normal": ("normal", lambda i, o: math.sqrt(2.0 / i)),
+    "lecun_normal": ("normal", lambda i, o: math.sqrt(1.0 / i)),
 }
 
 

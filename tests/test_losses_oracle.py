@@ -17,6 +17,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from _reference import OUTPUT_ACTIVATIONS as REF_OUTPUT_ACTIVATIONS
+from _reference import REF_LOSSES
 from _reference import reference_backprop, reference_preactivations
 from fcnn_sk import FCNNRegressor
 from fcnn_sk._network import loss_and_gradient
@@ -40,50 +41,6 @@ def _seed(*params):
     return zlib.crc32(repr(params).encode()) % (2**31)
 
 
-# --------------------------------------------------------------------------
-# The oracle of the losses: name -> (output activation, per-sample loss, dl/dz).
-#
-# Each takes the raw output z (n, k), the targets y (n, k) and the Huber threshold
-# (ignored by the others) and works in float64. The per-sample loss is summed over
-# the outputs.
-# --------------------------------------------------------------------------
-
-
-def _canonical(out_activation):
-    """A canonical pair of _reference.py: its loss, and the delta link(z) - y."""
-    link, per_sample_loss = REF_OUTPUT_ACTIVATIONS[out_activation]
-    return (
-        out_activation,
-        lambda z, y, delta: per_sample_loss(z, y),
-        lambda z, y, delta: link(z) - y,
-    )
-
-
-def _absolute_loss(z, y, delta):
-    return np.sum(np.abs(z - y), axis=1)
-
-
-def _absolute_grad(z, y, delta):
-    return np.sign(z - y)  # 0 at z == y
-
-
-def _huber_loss(z, y, delta):
-    a = np.abs(z - y)
-    return np.sum(np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)), axis=1)
-
-
-def _huber_grad(z, y, delta):
-    return np.clip(z - y, -delta, delta)
-
-
-REF_LOSSES = {
-    "squared_error": _canonical("identity"),
-    "binary_log_loss": _canonical("logistic"),
-    "log_loss": _canonical("softmax"),
-    "poisson": _canonical("exp"),
-    "absolute_error": ("identity", _absolute_loss, _absolute_grad),
-    "huber": ("identity", _huber_loss, _huber_grad),
-}
 ROBUST = ("absolute_error", "huber")
 
 

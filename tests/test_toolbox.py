@@ -33,6 +33,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from _params import assert_params_equal, params_of
 from _reference import HIDDEN_ACTIVATIONS as REF_HIDDEN_ACTIVATIONS
+from _reference import INIT_FORMULAS, reference_schedule_lrs, reference_training
 from _reference import (
     reference_forward,
     reference_loss_and_gradient,
@@ -109,47 +110,6 @@ def _oracle_grad_fn(est, X, y, sample_weight=None):
         return gc + gi
 
     return grad
-
-
-def _replay(solver, params, n_coefs, grad_fn, lrs, *, momentum=0.0, nesterov=True,
-            beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-8, weight_decay=0.0,
-            max_grad_norm=None):
-    """Full-batch training in numpy, one step per learning rate in ``lrs``.
-
-    The documented updates: SGD with (Nesterov) momentum and Adam as scikit-learn's,
-    RMSprop ``v <- rho v + (1 - rho) g^2, w <- w - lr g / (sqrt(v) + eps)``; the
-    gradient's global norm clipped to ``max_grad_norm``; decoupled weight decay
-    ``w <- w (1 - lr * weight_decay)`` on the coefs (the first ``n_coefs`` arrays)
-    with the scheduled lr. Returns the list of parameters after every step.
-    """
-    params = [np.asarray(p, np.float64).copy() for p in params]
-    s1 = [np.zeros_like(p) for p in params]
-    s2 = [np.zeros_like(p) for p in params]
-    history = []
-    for t, lr in enumerate(lrs, start=1):
-        grads = grad_fn(params)
-        if max_grad_norm is not None:
-            norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
-            if norm > max_grad_norm:
-                grads = [g * (max_grad_norm / norm) for g in grads]
-        for i, (p, g) in enumerate(zip(params, grads)):
-            keep = 1.0 - lr * weight_decay if i < n_coefs else 1.0
-            if solver == "sgd":
-                s1[i] = momentum * s1[i] - lr * g
-                step = momentum * s1[i] - lr * g if nesterov else s1[i]
-                params[i] = keep * p + step
-            elif solver == "adam":
-                s1[i] = beta_1 * s1[i] + (1 - beta_1) * g
-                s2[i] = beta_2 * s2[i] + (1 - beta_2) * g * g
-                lr_t = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-                params[i] = keep * p - lr_t * s1[i] / (np.sqrt(s2[i]) + epsilon)
-            elif solver == "rmsprop":
-                s1[i] = rho * s1[i] + (1 - rho) * g * g
-                params[i] = keep * p - lr * g / (np.sqrt(s1[i]) + epsilon)
-            else:
-                raise ValueError(solver)
-        history.append([p.copy() for p in params])
-    return history
 
 
 def _assert_params_close(est, params, rtol=1e-9, atol=1e-12, err_msg=""):
@@ -441,17 +401,6 @@ def test_glorot_uniform_is_sklearns_draw(activation, dtype):
                            .astype(dtype))
 
 
-# scheme -> (distribution, scale of (fan_in, fan_out)): bound of a uniform, std of a
-# normal
-INIT_FORMULAS = {
-    "glorot_uniform": ("uniform", lambda i, o: math.sqrt(6.0 / (i + o))),
-    "glorot_normal": ("normal", lambda i, o: math.sqrt(2.0 / (i + o))),
-    "he_uniform": ("uniform", lambda i, o: math.sqrt(6.0 / i)),
-    "he_normal": ("normal", lambda i, o: math.sqrt(2.0 / i)),
-    "lecun_normal": ("normal", lambda i, o: math.sqrt(1.0 / i)),
-}
-
-
 def _check_init_sample(w, kind, scale, what):
     w = np.asarray(w, np.float64).ravel()
     std = scale / math.sqrt(3.0) if kind == "uniform" else scale
@@ -541,7 +490,7 @@ def test_rmsprop_steps_match_numpy(Est, y, rho, epsilon):
               random_state=0)
     coefs0, intercepts0 = _initial_params(est, X, y)
     got = _steps_of_warm_fits(est, X, y, 3, sample_weight=SW)
-    want = _replay("rmsprop", coefs0 + intercepts0, len(coefs0),
+    want = reference_training("rmsprop", coefs0 + intercepts0, len(coefs0),
                    _oracle_grad_fn(est, X, y, SW), [lr] * 3, rho=rho, epsilon=epsilon)
     for step, (g, w) in enumerate(zip(got, want)):
         for a, b in zip(g, w):
@@ -563,13 +512,13 @@ def test_weight_decay_is_decoupled(solver, schedule):
     coefs0, intercepts0 = _initial_params(est, X, Y_REG)
     got = _steps_of_warm_fits(est, X, Y_REG, 2)
     lrs = [lr, lr if schedule == "constant" else lr / (len(X) + 1) ** power_t]
-    want = _replay(solver, coefs0 + intercepts0, len(coefs0),
+    want = reference_training(solver, coefs0 + intercepts0, len(coefs0),
                    _oracle_grad_fn(est, X, Y_REG), lrs, weight_decay=wd)
     for step, (g, w) in enumerate(zip(got, want)):
         for a, b in zip(g, w):
             assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=f"step {step}")
     # without decay the result differs (the check is not vacuous), for the coefs only
-    no_decay = _replay(solver, coefs0 + intercepts0, len(coefs0),
+    no_decay = reference_training(solver, coefs0 + intercepts0, len(coefs0),
                        _oracle_grad_fn(est, X, Y_REG), lrs[:1])[0]
     assert not np.allclose(no_decay[0], want[0][0], rtol=1e-6)
     if solver == "sgd":
@@ -597,18 +546,6 @@ def _reducing_lrs(lr0, max_iter, n_iter_no_change):
     return lrs, lr
 
 
-def _schedule_lrs(schedule, lr0, max_iter, n_samples, power_t):
-    """Documented learning rate of each epoch of one fit (no stall)."""
-    e = np.arange(max_iter)
-    return {
-        "constant": np.full(max_iter, lr0),
-        "invscaling": np.where(e == 0, lr0, lr0 / (e * n_samples + 1.0) ** power_t),
-        "cosine": 0.5 * lr0 * (1 + np.cos(np.pi * e / max_iter)),
-        "adaptive": np.full(max_iter, lr0),
-        "plateau": np.full(max_iter, lr0),
-    }[schedule]
-
-
 def test_every_schedule_is_known():
     assert set(SCHEDULES) == {"constant", "invscaling", "adaptive", "cosine", "plateau"}
 
@@ -625,7 +562,7 @@ def test_optimizer_schedule_sequence(solver, schedule):
         seen.append(opt.learning_rate)
         t += n
         opt.epoch_ends(t)
-    assert_allclose(seen, _schedule_lrs(schedule, lr0, max_iter, n, power_t),
+    assert_allclose(seen, reference_schedule_lrs(schedule, lr0, max_iter, n, power_t),
                     rtol=1e-14)
     if schedule == "invscaling":
         assert_allclose(opt.learning_rate, lr0 / (t + 1.0) ** power_t, rtol=1e-14)
@@ -663,12 +600,12 @@ def test_schedule_end_to_end(solver, schedule):
         lrs, last = _reducing_lrs(lr0, max_iter, n_iter_no_change)
         assert lrs[-1] < lr0  # the rate was reduced during the fit
     else:
-        lrs = list(_schedule_lrs(schedule, lr0, max_iter, len(X), power_t))
+        lrs = list(reference_schedule_lrs(schedule, lr0, max_iter, len(X), power_t))
         last = lr0 / (max_iter * len(X) + 1.0) ** power_t if (
             schedule == "invscaling") else lrs[-1]
     assert est.n_iter_ == len(lrs)
     assert_allclose(est._training.optimizer.learning_rate, last, rtol=1e-13)
-    want = _replay(solver, coefs0 + intercepts0, len(coefs0),
+    want = reference_training(solver, coefs0 + intercepts0, len(coefs0),
                    _oracle_grad_fn(est, X, Y_REG), lrs, momentum=0.9)[-1]
     _assert_params_close(est, want, rtol=1e-9, atol=1e-12)
     if solver == "sgd" and schedule in ("adaptive", "invscaling"):
@@ -697,7 +634,7 @@ def test_cosine_last_epoch_step_size():
     _fit(est, X, Y_REG)
     grad_fn = _oracle_grad_fn(est, X, Y_REG)
     lrs = 0.5 * lr0 * (1 + np.cos(np.pi * np.arange(max_iter) / max_iter))
-    before_last = _replay("sgd", coefs0 + intercepts0, 1, grad_fn, lrs[:-1])[-1]
+    before_last = reference_training("sgd", coefs0 + intercepts0, 1, grad_fn, lrs[:-1])[-1]
     change = np.concatenate([(a - b).ravel() for a, b in zip(params_of(est), before_last)])
     g = np.concatenate([a.ravel() for a in grad_fn(before_last)])
     recovered = -(change @ g) / (g @ g)
@@ -770,7 +707,7 @@ def test_max_grad_norm_in_every_solver(solver):
                         tol=0.0)
     coefs0, intercepts0 = _initial_params(est, X, _Y_BIG)
     _fit(est, X, _Y_BIG)
-    want = _replay(solver, coefs0 + intercepts0, len(coefs0),
+    want = reference_training(solver, coefs0 + intercepts0, len(coefs0),
                    _oracle_grad_fn(est, X, _Y_BIG), [lr] * 4, momentum=0.9,
                    max_grad_norm=bound)[-1]
     # the kernel divides by (norm + 1e-6): a relative 1e-6 / norm of the step
@@ -992,7 +929,7 @@ def test_grad_norm_curve_is_the_oracle_gradient_norm(Est, y):
     _fit(est2, X, y)
     grad_1 = _oracle_grad_fn(est2, X[:half], y[:half])
     grad_2 = _oracle_grad_fn(est2, X[half:], y[half:])
-    w1 = _replay("sgd", coefs0 + intercepts0, 3, grad_1, [0.01])[0]
+    w1 = reference_training("sgd", coefs0 + intercepts0, 3, grad_1, [0.01])[0]
     norms = [[np.linalg.norm(gc) for gc in grad_fn(p)[:3]]
              for grad_fn, p in ((grad_1, coefs0 + intercepts0), (grad_2, w1))]
     assert_allclose(est2.grad_norm_curve_[0], np.mean(norms, axis=0), rtol=1e-10)
