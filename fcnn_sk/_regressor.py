@@ -176,3 +176,9 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
         """
         check_is_fitted(self)
         return self._predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # the Poisson deviance needs non-negative targets (a registry entry's rule)
+        tags.target_tags.positive_only = self.loss == "poisson"
+        return tags

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 
+from fcnn_sk._registry import STOCHASTIC_SOLVERS
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 pytestmark = pytest.mark.filterwarnings(
@@ -24,7 +25,7 @@ Y_MULTI = np.digitize(X[:, 2], [-0.5, 0.5])
 Y_REG = X @ np.array([1.0, -1.0, 2.0, 0.5])
 
 ESTIMATORS = [FCNNClassifier, FCNNRegressor]
-STOCHASTIC = ["sgd", "adam"]
+STOCHASTIC = list(STOCHASTIC_SOLVERS)
 
 
 def _y(Est):

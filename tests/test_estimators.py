@@ -26,6 +26,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import MinMaxScaler, StandardScaler, scale
 
 from _params import assert_params_equal, params_of
+from fcnn_sk._registry import SOLVERS as REGISTERED_SOLVERS
+from fcnn_sk._registry import STOCHASTIC_SOLVERS
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 pytestmark = pytest.mark.filterwarnings(
@@ -33,8 +35,11 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
-SOLVERS = ["sgd", "adam", "lbfgs"]
-STOCHASTIC = ["sgd", "adam"]
+SOLVERS = list(REGISTERED_SOLVERS)
+STOCHASTIC = list(STOCHASTIC_SOLVERS)
+# the solvers scikit-learn's MLP has, for the trajectory comparisons
+SKLEARN_SOLVERS = ["sgd", "adam", "lbfgs"]
+SKLEARN_STOCHASTIC = ["sgd", "adam"]
 
 # --------------------------------------------------------------------------- data
 _Xd3, _yd3 = load_digits(n_class=3, return_X_y=True)
@@ -938,7 +943,7 @@ TRAJ_CASES = ["binary", "multiclass", "multilabel", "regression", "regression_sw
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("solver", STOCHASTIC)
+@pytest.mark.parametrize("solver", SKLEARN_STOCHASTIC)
 @pytest.mark.parametrize("case", TRAJ_CASES)
 def test_same_trajectory_as_sklearn(case, solver, activation):
     Ours, Theirs, y, extra, fit_kw = _trajectory_case(case)
@@ -1001,7 +1006,7 @@ def test_same_trajectory_as_sklearn_adam_variants(adam_kw):
     assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-7)
 
 
-@pytest.mark.parametrize("solver", STOCHASTIC)
+@pytest.mark.parametrize("solver", SKLEARN_STOCHASTIC)
 @pytest.mark.parametrize("case", ["multiclass", "regression"])
 def test_same_trajectory_as_sklearn_float32(case, solver):
     Ours, Theirs, y, extra, fit_kw = _trajectory_case(case)
@@ -1032,7 +1037,7 @@ def test_same_stopping_epoch_as_sklearn(Ours, Theirs, y):
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
-@pytest.mark.parametrize("solver", STOCHASTIC)
+@pytest.mark.parametrize("solver", SKLEARN_STOCHASTIC)
 def test_same_trajectory_as_sklearn_sparse(solver, fmt):
     rng = np.random.RandomState(3)
     X = rng.rand(60, 12)

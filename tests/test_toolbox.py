@@ -39,6 +39,7 @@ from _reference import (
     reference_loss_and_gradient,
     reference_preactivations,
 )
+from fcnn_sk._registry import STOCHASTIC_SOLVERS
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._registry import ACTIVATIONS as HIDDEN_ACTIVATIONS
 from fcnn_sk._registry import INITIALIZERS, SCHEDULES, SOLVERS
@@ -47,7 +48,7 @@ from fcnn_sk._optim import StochasticOptimizer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-STOCHASTIC = ["sgd", "adam", "rmsprop"]
+STOCHASTIC = list(STOCHASTIC_SOLVERS)
 
 # ------------------------------------------------------------------------- data
 _rng = np.random.RandomState(0)
