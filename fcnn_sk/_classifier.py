@@ -19,7 +19,7 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
     """Multi-layer perceptron classifier with compiled training loops.
 
     Minimises the log-loss (softmax for multiclass, per-output sigmoid for binary and
-    multilabel targets) with L-BFGS, SGD or Adam. Same parameters, defaults and fitted
+    multilabel targets) with L-BFGS, SGD, Adam or RMSprop. Same parameters, defaults and fitted
     attributes as :class:`sklearn.neural_network.MLPClassifier`; each epoch runs in
     compiled code with the GIL released.
 
