@@ -2,15 +2,17 @@
 tests/_reference.py, its doc, and reaches validation and the parameter docs."""
 
 import pytest
-from sklearn.utils._param_validation import StrOptions
-
 from _reference import (
     HIDDEN_ACTIVATIONS as REF_ACTIVATIONS,
+)
+from _reference import (
     INIT_FORMULAS,
     REF_LOSSES,
     SOLVER_STEPS,
     reference_schedule_lrs,
 )
+from sklearn.utils._param_validation import StrOptions
+
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
 from fcnn_sk._registry import (
     ACTIVATIONS,
