@@ -348,7 +348,9 @@ class BaseFCNN(BaseEstimator, ABC):
         )
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: object.__getstate__ returns the live __dict__, and copy.copy of a
+        # model during its fit (a callback's fitted_estimator) must not lose _params
+        state = dict(super().__getstate__())
         state.pop("_params", None)  # coefs_ / intercepts_ carry the values
         return state
 
