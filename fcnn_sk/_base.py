@@ -37,11 +37,13 @@ from ._network import (
     param_views,
 )
 from ._optim import SCHEDULES, StochasticOptimizer
+from ._output import LayerOutputMixin  # [set_output]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
 
 
-class BaseFCNN(BaseEstimator, ABC):
+# [set_output] set_output and get_feature_names_out for transform
+class BaseFCNN(LayerOutputMixin, BaseEstimator, ABC):
     """Base class of the fcnn_sk estimators; use the derived classes."""
 
     _parameter_constraints: dict = {
