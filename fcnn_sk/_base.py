@@ -23,8 +23,9 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _compiled
+from ._callbacks import CallbackSupportMixin, FitTasks  # [callbacks]
 from ._init import INITIALIZERS
-from ._lbfgs import minimize_lbfgs
+from ._lbfgs import STOPPED_BY_CALLBACK, minimize_lbfgs  # [callbacks] the status
 from ._network import (
     HIDDEN_ACTIVATIONS,
     OUTPUT_LOSSES,
@@ -42,8 +43,8 @@ from ._output import LayerOutputMixin  # [set_output]
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
 
 
-# [set_output] set_output and get_feature_names_out for transform
-class BaseFCNN(LayerOutputMixin, BaseEstimator, ABC):
+# [callbacks] set_callbacks; [set_output] set_output, get_feature_names_out
+class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
     """Base class of the fcnn_sk estimators; use the derived classes."""
 
     _parameter_constraints: dict = {
@@ -488,13 +489,21 @@ class BaseFCNN(LayerOutputMixin, BaseEstimator, ABC):
         def report(n_iter, loss):
             print("Iteration %d, loss = %.8f" % (n_iter, loss))
 
+        # [callbacks] one task per iteration; a callback may stop the fit
+        tasks = FitTasks(self, fit.X, fit.y, fit.sample_weight, self.max_iter, lbfgs=True)
+        loss_grad, on_iteration = tasks.lbfgs_hooks(loss_grad)
         result = minimize_lbfgs(
             loss_grad, params, max_iter=self.max_iter, max_fun=self.max_fun,
             gtol=self.tol, callback=report if self.verbose else None,
+            on_iteration=on_iteration,  # [callbacks]
         )
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        if result.status == STOPPED_BY_CALLBACK:  # [callbacks] asked for, not a failure
+            self.n_iter_ = result.nit
+        else:
+            self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
         params[...] = result.x
+        tasks.finish()  # [callbacks]
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -539,9 +548,13 @@ class BaseFCNN(LayerOutputMixin, BaseEstimator, ABC):
         dropout_seed = (int(self._random_state.randint(2**62))
                         if self._has_dropout() else None)
 
+        # [callbacks] one task per epoch; a callback may stop the fit
+        tasks = FitTasks(self, fit.X, fit.y, fit.sample_weight,
+                         1 if incremental else self.max_iter)
         try:
             self.n_iter_ = 0
             for epoch in range(self.max_iter):
+                tasks.begin_epoch()  # [callbacks]
                 if self.shuffle:
                     # in place, the same permutation as scikit-learn's
                     # shuffle(order, random_state) (one Fisher-Yates pass)
@@ -571,15 +584,20 @@ class BaseFCNN(LayerOutputMixin, BaseEstimator, ABC):
                     self._update_training_loss()
                 optimizer.iteration_ends(self.t_)
 
+                stop = False
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if watch_val else "Training loss"
                     msg = (
                         f"{what} did not improve more than tol={self.tol:f} for "
                         f"{self.n_iter_no_change} consecutive epochs."
                     )
-                    if optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
+                    stop = optimizer.trigger_stopping(msg, self.verbose)
+                    if not stop:
+                        self._no_improvement_count = 0
+                # [callbacks] the epoch's task ends; a callback's request to stop
+                # ends the fit here, where early stopping does
+                if tasks.end_epoch(grad_norm_rows) or stop:
+                    break
 
                 if incremental:
                     break
@@ -597,6 +615,7 @@ class BaseFCNN(LayerOutputMixin, BaseEstimator, ABC):
 
         if self.early_stopping:
             params[...] = self._best_params  # restore the best weights
+        tasks.finish()  # [callbacks]
 
     def _update_training_loss(self):
         if self.loss_curve_[-1] > self.best_loss_ - self.tol:

@@ -41,10 +41,12 @@ CONVERGED_F = "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
 STOP_ITER = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
 STOP_FUN = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
 ABNORMAL = "ABNORMAL: "
+STOP_CALLBACK = "STOP: REQUESTED BY THE CALLBACK"  # [callbacks]
+STOPPED_BY_CALLBACK = 99  # [callbacks] scipy's status for a stop its callback asks for
 
 
 def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250313e-09,
-                   m=10, max_ls=20, callback=None):
+                   m=10, max_ls=20, callback=None, on_iteration=None):
     """Minimise ``f`` from ``x0`` with L-BFGS.
 
     Parameters
@@ -64,12 +66,17 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
         Number of pairs kept; evaluations allowed per line search.
     callback : callable, optional
         ``callback(n_iter, f)`` after each iteration.
+    on_iteration : callable, optional
+        ``on_iteration(n_iter, f, x)`` after ``callback``; a true return value stops
+        the run (status ``STOPPED_BY_CALLBACK``). ``x`` is the iterate itself, not a
+        copy.
 
     Returns
     -------
     OptimizeResult
         ``x, fun, jac, nit, nfev, status`` (0 converged, 1 a limit reached, 2 the line
-        search failed), ``message`` and ``success``, as scipy's.
+        search failed, 99 the callback asked to stop), ``message`` and ``success``,
+        as scipy's.
     """
     n = x0.size
     x = np.array(x0, dtype=np.float64).reshape(-1)
@@ -126,6 +133,9 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
         nit += 1
         if callback is not None:
             callback(nit, f)
+        if on_iteration is not None and on_iteration(nit, f, x):  # [callbacks]
+            status, message = STOPPED_BY_CALLBACK, STOP_CALLBACK
+            break
         if nit >= max_iter:
             status, message = 1, STOP_ITER
             break
