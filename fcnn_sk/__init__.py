@@ -2,7 +2,8 @@
 estimators (drop-in replacements for MLPClassifier and MLPRegressor)."""
 
 from ._classifier import FCNNClassifier
+from ._display import TrainingCurveDisplay
 from ._regressor import FCNNRegressor
 
 __version__ = "0.1.0"
-__all__ = ["FCNNClassifier", "FCNNRegressor", "__version__"]
+__all__ = ["FCNNClassifier", "FCNNRegressor", "TrainingCurveDisplay", "__version__"]

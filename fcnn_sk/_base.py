@@ -17,8 +17,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from . import _compiled
+from ._callbacks import CallbackSupportMixin
 from ._network import forward_rows, kernel_input, layer_units_of, make_network, pack, param_views
 from ._optim import StochasticOptimizer
+from ._output import LayerOutputMixin
 from ._registry import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -42,7 +44,9 @@ from ._validation import (
 _COMMON_HYPER = ("learning_rate_init", "power_t", "alpha", "weight_decay", "max_grad_norm")
 
 
-class BaseFCNN(BaseEstimator, ABC):
+# CallbackSupportMixin: set_callbacks; LayerOutputMixin: set_output,
+# get_feature_names_out
+class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
     """Base class of the fcnn_sk estimators; use the derived classes."""
 
     _parameter_constraints: dict = {
@@ -303,7 +307,9 @@ class BaseFCNN(BaseEstimator, ABC):
         )
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: object.__getstate__ returns the live __dict__, and copy.copy of a
+        # model during its fit (a callback's fitted_estimator) must not lose _params
+        state = dict(super().__getstate__())
         state.pop("_params", None)  # coefs_ / intercepts_ carry the values
         # L-BFGS's memory is 20 times the parameters: a model file goes without it
         # (a warm-started fit of the loaded model restarts from steepest descent)

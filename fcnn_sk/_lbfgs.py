@@ -42,6 +42,8 @@ STOP_ITER = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
 STOP_FUN = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
 ABNORMAL = "ABNORMAL: "
 INTERRUPTED = "INTERRUPTED BY THE USER"
+STOP_CALLBACK = "STOP: REQUESTED BY THE CALLBACK"
+STOPPED_BY_CALLBACK = 99  # scipy's status for a stop its callback asks for
 
 
 class Memory:
@@ -85,7 +87,7 @@ class Memory:
 
 
 def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250313e-09,
-                   m=10, max_ls=20, callback=None, memory=None):
+                   m=10, max_ls=20, callback=None, on_iteration=None, memory=None):
     """Minimise ``f`` from ``x0`` with L-BFGS.
 
     Parameters
@@ -105,6 +107,10 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
         Number of pairs kept; evaluations allowed per line search.
     callback : callable, optional
         ``callback(n_iter, f)`` after each iteration.
+    on_iteration : callable, optional
+        ``on_iteration(n_iter, f, x)`` after ``callback``; a true return value stops
+        the run (status ``STOPPED_BY_CALLBACK``). ``x`` is the iterate itself, not a
+        copy.
     memory : Memory, optional
         The memory of a previous run that ended at ``x0``, to continue it (updated
         in place); by default a new one.
@@ -114,12 +120,14 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
     OptimizeResult
         ``x, fun, jac, nit, nfev, status`` (0 converged, 1 a limit reached, 2 the line
         search failed, 3 interrupted by the user: ``x`` is then the last accepted
-        iterate), ``message`` and ``success``, as scipy's.
+        iterate, 99 the callback asked to stop), ``message`` and ``success``, as
+        scipy's.
     """
     run = _Run(fun_grad, x0, memory or Memory(x0.size, m), max_ls)
     try:
         run.evaluate()
-        status, message = run.iterate(max_iter, max_fun, gtol, ftol, callback)
+        status, message = run.iterate(max_iter, max_fun, gtol, ftol, callback,
+                                      on_iteration)
     except KeyboardInterrupt:
         run.restore()  # the last accepted iterate
         status, message = 3, INTERRUPTED
@@ -160,7 +168,7 @@ class _Run:
         np.copyto(self.g, self.g_old)
         self.f = self.f_old
 
-    def iterate(self, max_iter, max_fun, gtol, ftol, callback):
+    def iterate(self, max_iter, max_fun, gtol, ftol, callback, on_iteration):
         """Iterate until a stopping rule holds; returns ``(status, message)``."""
         memory = self.memory
         self.accept()
@@ -192,6 +200,8 @@ class _Run:
             memory.started = True
             if callback is not None:
                 callback(self.nit, self.f)
+            if on_iteration is not None and on_iteration(self.nit, self.f, self.x):
+                return STOPPED_BY_CALLBACK, STOP_CALLBACK
             if self.nit >= max_iter:
                 return 1, STOP_ITER
             if self.nfev > max_fun:

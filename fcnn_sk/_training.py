@@ -19,7 +19,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.optimize import _check_optimize_result
 
 from . import _compiled
-from ._lbfgs import Memory, minimize_lbfgs
+from ._callbacks import FitTasks
+from ._lbfgs import STOPPED_BY_CALLBACK, Memory, minimize_lbfgs
 from ._network import kernel_input, train_epoch
 
 
@@ -60,7 +61,7 @@ class Monitor:
             self.best_watched = watched
             if self.early_stopping:
                 self.best_score = score
-                self.best_params = params.copy()
+                np.copyto(self.best_params, params)
 
     def publish(self, est):
         est.best_loss_ = self.best_loss
@@ -104,6 +105,9 @@ class _Epochs:
         # early stopping and 'plateau' watch the validation data when there is some
         self.watch_val = val is not None and (
             est.early_stopping or self.state.optimizer.schedule.watches_validation)
+        # scikit-learn's callbacks: one task per epoch; a callback may stop the fit
+        self.tasks = FitTasks(est, plan.fit.X, plan.fit.y, plan.fit.sample_weight,
+                              1 if incremental else est.max_iter)
 
     def run(self):
         est, monitor = self.est, self.state.monitor
@@ -113,8 +117,14 @@ class _Epochs:
         grad_norm_rows = []
         try:
             for epoch in range(est.max_iter):
+                self.tasks.begin_epoch()
                 done = self.epoch(epoch, grad_norm_rows)
-                if done or self.stalled() or self.incremental:
+                stalled = not done and self.stalled()
+                # a callback's request to stop ends the fit here, as the stopping
+                # rule does
+                if self.tasks.end_epoch(grad_norm_rows) or done or stalled:
+                    break
+                if self.incremental:
                     break
                 if est.n_iter_ == est.max_iter:
                     warnings.warn(
@@ -129,6 +139,7 @@ class _Epochs:
             monitor.publish(est)
         if est.early_stopping:
             est._params[...] = monitor.best_params  # the best epoch's weights
+        self.tasks.finish()
 
     def epoch(self, epoch, grad_norm_rows):
         """One compiled epoch and its bookkeeping; True if it was interrupted."""
@@ -227,14 +238,20 @@ def train_lbfgs(est, fit):
     # a warm-started fit continues the iterations of the last one, memory included
     if getattr(est, "_lbfgs_memory", None) is None:
         est._lbfgs_memory = Memory(params.size)
+    # scikit-learn's callbacks: one task per iteration; a callback may stop the fit
+    tasks = FitTasks(est, fit.X, fit.y, fit.sample_weight, est.max_iter, lbfgs=True)
+    loss_grad, on_iteration = tasks.lbfgs_hooks(loss_grad)
     result = minimize_lbfgs(
         loss_grad, params, max_iter=est.max_iter, max_fun=est.max_fun, gtol=est.tol,
-        callback=report if est.verbose else None, memory=est._lbfgs_memory,
+        callback=report if est.verbose else None, on_iteration=on_iteration,
+        memory=est._lbfgs_memory,
     )
     if result.status == 3:
         warnings.warn("Training interrupted by user.")
+    if result.status in (3, STOPPED_BY_CALLBACK):  # asked for, not a failure
         est.n_iter_ = result.nit
     else:
         est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
     est.loss_ = float(result.fun)
     params[...] = result.x
+    tasks.finish()
