@@ -546,11 +546,17 @@ class BaseFCNN(BaseEstimator, ABC):
                 # dropout masks: this call's draw plus the model's epoch count, so
                 # another partial_fit call or warm-started fit gets new masks
                 seed = 0 if dropout_seed is None else dropout_seed + len(self.loss_curve_)
-                loss_sum, optimizer.step, n_steps = _compiled.kernels.train_epoch(
-                    network, params, optimizer.state_1, optimizer.state_2,
-                    data, indices, indptr, Y_flat, sw, order, self.shuffle,
-                    batch_size, optimizer.kernel_hyper(self, seed), norms,
+                loss_sum, optimizer.step, n_steps, _, interrupted = (
+                    _compiled.kernels.train_epoch(
+                        network, optimizer.kernel_hyper(self), params,
+                        optimizer.state_1, optimizer.state_2, data, indices, indptr,
+                        Y_flat, sw, order, batch_size=batch_size, shuffled=self.shuffle,
+                        step=optimizer.step, seed=seed, grad_norms=norms,
+                    )
                 )
+                if interrupted:  # Ctrl-C: stopped after a whole mini-batch
+                    warnings.warn("Training interrupted by user.")
+                    break
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n_samples
                 self.t_ += n_samples

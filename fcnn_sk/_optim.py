@@ -83,20 +83,18 @@ class StochasticOptimizer:
             print(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
 
-    def kernel_hyper(self, estimator, seed):
+    def kernel_hyper(self, estimator):
         """Hyperparameters of the next epoch, for ``_kernels.train_epoch``."""
-        return {
-            "solver": _compiled.kernels.SOLVERS[self.solver],
-            "learning_rate": self.learning_rate,
-            "momentum": estimator.momentum,
-            "nesterov": estimator.nesterovs_momentum,
-            "beta_1": estimator.beta_1,
-            "beta_2": estimator.beta_2,
-            "rho": estimator.rho,
-            "epsilon": estimator.epsilon,
-            "alpha": estimator.alpha,
-            "weight_decay": estimator.weight_decay,
-            "max_grad_norm": estimator.max_grad_norm or 0.0,
-            "step": self.step,
-            "seed": seed,
-        }
+        return _compiled.kernels.Hyperparameters(
+            self.solver,
+            learning_rate=self.learning_rate,
+            momentum=estimator.momentum,
+            nesterov=estimator.nesterovs_momentum,
+            beta_1=estimator.beta_1,
+            beta_2=estimator.beta_2,
+            rho=estimator.rho,
+            epsilon=estimator.epsilon,
+            alpha=estimator.alpha,
+            weight_decay=estimator.weight_decay,
+            max_grad_norm=estimator.max_grad_norm,
+        )
