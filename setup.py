@@ -31,9 +31,11 @@ compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 if os.environ.get("FCNN_SK_NATIVE") == "1":
     compile_args.append("-march=native")
 
-directives = {"language_level": 3}
-if os.environ.get("FCNN_SK_DEBUG") == "1":
-    directives.update(boundscheck=True, wraparound=True, initializedcheck=True)
+# Every shape is checked in Python before a kernel runs, so the kernels' memoryviews
+# go unchecked; FCNN_SK_DEBUG=1 checks them (.ci/debug_kernels.sh).
+debug = os.environ.get("FCNN_SK_DEBUG") == "1"
+directives = {"language_level": 3, "boundscheck": debug, "wraparound": debug,
+              "initializedcheck": debug}
 
 
 def kernels(name, extra_args=()):
@@ -43,7 +45,7 @@ def kernels(name, extra_args=()):
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         extra_compile_args=compile_args + list(extra_args),
-        # dladdr/dlopen (csrc/_blas.pxd) live in libdl before glibc 2.34
+        # dladdr/dlopen (csrc/openblas_policy.h) live in libdl before glibc 2.34
         libraries=["dl"] if sys.platform.startswith("linux") else [],
     )
 

@@ -1,13 +1,14 @@
-# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True
 # Hidden-layer activations, each written once beside its derivative.
 #
 # A derivative reads the stored activation OUTPUT a = f(z) where f' can be written
 # through a (identity, logistic, tanh, relu, leaky_relu, elu, softplus), so no extra
 # buffer is needed. GELU and swish need the pre-activation z: for them the forward
-# pass keeps a copy of z (see NEEDS_Z), and their derivative reads it.
+# pass keeps a copy of z (see needs_z), and their derivative reads it.
 #
 # The array kernels switch on the activation once per row and run a plain loop over
-# the contiguous row, which the C compiler inlines and vectorises.
+# the contiguous row, which the C compiler inlines and vectorises. Every member of
+# Activation has its branch; the codes come from the names in _kernels.pyx only.
 
 from cython cimport floating
 from _fmath cimport sigmoid, softplus, ftanh, fexp, fexpm1, ferf
@@ -25,7 +26,7 @@ cdef enum Activation:
     SWISH = 8
 
 
-cdef inline bint needs_z(int kind) noexcept nogil:
+cdef inline bint needs_z(Activation kind) noexcept nogil:
     """Whether the derivative reads the pre-activation z instead of the output."""
     return kind == GELU or kind == SWISH
 
@@ -106,11 +107,11 @@ cdef inline floating swish_grad_z(floating z) noexcept nogil:
 
 # --- array kernels -------------------------------------------------------------------
 
-cdef inline void bias_activation(int kind, floating* z, const floating* b,
+cdef inline void bias_activation(Activation kind, floating* z, const floating* b,
                                  floating* z_keep, Py_ssize_t n_rows,
                                  Py_ssize_t n_cols, floating slope) noexcept nogil:
-    """In place, row by row: ``z <- f(z + b)`` in one fused pass; where ``z_keep`` is
-    not NULL the pre-activation ``z + b`` is stored there too."""
+    """In place, row by row: ``z <- f(z + b)`` in one fused pass; the pre-activation
+    ``z + b`` is stored in ``z_keep`` too, unless that is NULL."""
     cdef Py_ssize_t i, j
     cdef floating* r
     cdef floating* k
@@ -144,20 +145,20 @@ cdef inline void bias_activation(int kind, floating* z, const floating* b,
         elif kind == SWISH:
             for j in range(n_cols):
                 r[j] = swish(r[j] + b[j])
-        else:
+        elif kind == IDENTITY:
             for j in range(n_cols):
                 r[j] = identity(r[j] + b[j])
 
 
-cdef inline void activation_backward(int kind, const floating* a, const floating* z,
+cdef inline void activation_backward(Activation kind, const floating* f_in,
                                      floating* delta, floating* grad_b,
                                      Py_ssize_t n_rows, Py_ssize_t n_cols,
                                      floating slope, bint accumulate) noexcept nogil:
-    """In place ``delta <- delta * f'(z)``, fused with the bias gradient
+    """In place ``delta <- delta * f'``, fused with the bias gradient
     ``grad_b (+)= delta.sum(axis=0)``.
 
-    ``f'`` reads the outputs ``a``, or the kept pre-activations ``z`` for the
-    activations of ``needs_z``; the unused pointer may be NULL.
+    ``f_in`` is what ``f'`` reads: the outputs ``a``, or the kept pre-activations
+    ``z`` for the activations of ``needs_z`` (identity reads nothing).
     """
     cdef Py_ssize_t i, j
     cdef floating* d
@@ -167,7 +168,7 @@ cdef inline void activation_backward(int kind, const floating* a, const floating
             grad_b[j] = 0
     for i in range(n_rows):
         d = delta + i * n_cols
-        r = (z if needs_z(kind) else a) + i * n_cols
+        r = f_in + i * n_cols
         if kind == RELU:
             for j in range(n_cols):
                 d[j] *= relu_grad(r[j])
@@ -200,6 +201,6 @@ cdef inline void activation_backward(int kind, const floating* a, const floating
             for j in range(n_cols):
                 d[j] *= swish_grad_z(r[j])
                 grad_b[j] += d[j]
-        else:
+        elif kind == IDENTITY:
             for j in range(n_cols):
                 grad_b[j] += d[j]

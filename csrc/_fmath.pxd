@@ -1,4 +1,4 @@
-# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True
 # Scalar math for fused float32/float64 kernels.
 #
 # libm has one function per precision (expf / exp); calling the double version on a
@@ -85,7 +85,7 @@ cdef inline floating softplus(floating z) noexcept nogil:
     return (z if z > 0 else 0) + flog1p(fexp(-fabsval(z)))
 
 
-# --- exp in plain arithmetic, for loops the compiler vectorises ------------------------
+# --- exp in plain arithmetic, for loops the compiler vectorises ----------------------
 #
 # A loop that calls libm's exp runs one element at a time. ``exp_arith`` is written in
 # multiplies, adds and integer bit operations only, so a loop of it over an array

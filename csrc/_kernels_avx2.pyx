@@ -1,5 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# cython: initializedcheck=False
+# cython: language_level=3, cdivision=True
 # The same kernels as _kernels.pyx, compiled a second time with AVX2 and FMA enabled
 # (see setup.py). fcnn_sk._compiled imports this module only on CPUs that have both.
 include "_kernels.pyx"

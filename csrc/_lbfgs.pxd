@@ -1,4 +1,4 @@
-# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True
 # The L-BFGS search direction: the two-loop recursion (Nocedal & Wright, Numerical
 # Optimization, 2nd ed., algorithm 7.4).
 #
@@ -30,7 +30,8 @@ cdef inline double two_loop(const double* g, const double* S, const double* Y,
     dscal(&n, &gamma, d, &one)
     for i in range(col):  # oldest to newest: r <- r + (alpha_i - beta_i) s_i
         j = (head + i) % m
-        beta = alpha[j] - rho[j] * ddot(&n, <double*> &Y[<Py_ssize_t> j * n], &one, d, &one)
+        beta = alpha[j] - rho[j] * ddot(&n, <double*> &Y[<Py_ssize_t> j * n], &one,
+                                        d, &one)
         daxpy(&n, &beta, <double*> &S[<Py_ssize_t> j * n], &one, d, &one)
     dscal(&n, &scale, d, &one)
     return ddot(&n, d, &one, d, &one)

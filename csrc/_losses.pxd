@@ -1,4 +1,4 @@
-# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True
 # Output layers: each loss beside its gradient with respect to the raw output z, and
 # the link (output activation) it is paired with.
 #
@@ -6,7 +6,8 @@
 # there is no log(0) and no eps clipping of probabilities. The four canonical pairs
 # (identity + squared error, sigmoid + binary log-loss, softmax + log-loss, exp +
 # Poisson) all give the output delta s_i * (link(z_i) - y_i) * scale; absolute error
-# and Huber use the identity link with their own (robust) gradients.
+# and Huber use the identity link with their own (robust) gradients. Every member of
+# Output has its branch; the codes come from the names in _kernels.pyx only.
 
 from cython cimport floating
 from _fmath cimport fexp, flog, fabsval, sigmoid, softplus, exp_inplace
@@ -14,11 +15,16 @@ from _fmath cimport fexp, flog, fabsval, sigmoid, softplus, exp_inplace
 
 cdef enum Output:
     OUT_SQUARED = 0       # identity link, half squared error
-    OUT_BINARY_LOG = 1    # sigmoid link, binary log-loss per output (binary, multilabel)
+    OUT_BINARY_LOG = 1    # sigmoid link, binary log-loss per output (and multilabel)
     OUT_LOG = 2           # softmax link, multinomial log-loss
     OUT_POISSON = 3       # exp link, half Poisson deviance
     OUT_ABSOLUTE = 4      # identity link, absolute error
     OUT_HUBER = 5         # identity link, Huber loss with threshold `param`
+
+
+cdef inline bint identity_link(Output kind) noexcept nogil:
+    """Whether the loss is paired with the identity output activation."""
+    return kind == OUT_SQUARED or kind == OUT_ABSOLUTE or kind == OUT_HUBER
 
 
 cdef inline floating row_max(const floating* z, Py_ssize_t k) noexcept nogil:
@@ -83,7 +89,7 @@ cdef inline double softmax_loss_and_delta(floating* z, const floating* y,
     return loss
 
 
-cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
+cdef inline double loss_and_delta(Output kind, floating* z, const floating* y,
                                   const Py_ssize_t* rows, const floating* sw,
                                   Py_ssize_t n, Py_ssize_t k, floating scale,
                                   floating param) noexcept nogil:
@@ -132,7 +138,7 @@ cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
                 d = zi[j] - yi[j]
                 li += fabsval(d)
                 zi[j] = s * scale * (1 if d > 0 else (-1 if d < 0 else 0))
-        else:  # OUT_HUBER
+        elif kind == OUT_HUBER:
             for j in range(k):
                 d = zi[j] - yi[j]
                 if fabsval(d) <= param:
@@ -145,7 +151,7 @@ cdef inline double loss_and_delta(int kind, floating* z, const floating* y,
     return loss
 
 
-cdef inline void apply_link(int kind, floating* z, Py_ssize_t n, Py_ssize_t k,
+cdef inline void apply_link(Output kind, floating* z, Py_ssize_t n, Py_ssize_t k,
                             bint log_link) noexcept nogil:
     """In place ``z <- link(z)`` (predictions), or ``log(link(z))`` if ``log_link``
     (classification outputs only).
@@ -156,6 +162,8 @@ cdef inline void apply_link(int kind, floating* z, Py_ssize_t n, Py_ssize_t k,
     cdef Py_ssize_t i, j
     cdef floating* zi
     cdef floating lse
+    if identity_link(kind):
+        return
     for i in range(n):
         zi = z + i * k
         if kind == OUT_BINARY_LOG:
@@ -168,4 +176,3 @@ cdef inline void apply_link(int kind, floating* z, Py_ssize_t n, Py_ssize_t k,
         elif kind == OUT_POISSON:
             for j in range(k):
                 zi[j] = fexp(zi[j])
-        # identity link: nothing to do

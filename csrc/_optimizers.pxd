@@ -1,21 +1,21 @@
-# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
-# Parameter updates over one contiguous slice of the flat parameter buffer.
+# cython: cdivision=True
+# Optimizer steps over contiguous slices of the flat parameter buffer.
 #
-# Each update is a single fused pass: L2 penalty, gradient clipping, decoupled weight
-# decay, optimizer state and parameter together. It also accumulates the squared norms
-# of the parameters BEFORE the update (the L2 term of the batch's loss) and of the
-# gradient (the per-layer gradient norms), so neither costs a pass of its own.
-# SGD and Adam follow scikit-learn's SGDOptimizer and AdamOptimizer exactly.
+# `begin_step` sets what changes from one step to the next (Adam's bias-corrected
+# rate); `update` is then a single fused pass per slice: L2 penalty, gradient
+# clipping, decoupled weight decay, optimizer state and parameter together. It also
+# accumulates the squared norms of the parameters BEFORE the update (the L2 term of
+# the batch's loss) and of the gradient (the per-layer gradient norms), so neither
+# costs a pass of its own. SGD and Adam follow scikit-learn's SGDOptimizer and
+# AdamOptimizer exactly.
 #
-# Speed: the slice is walked in blocks of LANES elements with one partial sum per
-# lane. With the block width a compile-time constant, the C compiler turns each
-# block into vector instructions (a plain running sum could not be vectorised without
-# reordering additions); the lanes are added in a fixed order, so results do not
-# depend on memory alignment. The width matters: gcc completely unrolls a constant
-# loop of 8 short bodies (SGD's) into scalar code before its loop vectoriser sees it,
-# which made the SGD update 3x slower than at 16.
+# A slice is walked in blocks of LANES elements with one partial sum per lane: with a
+# constant block width the C compiler turns each block into vector instructions, and
+# the lanes are added in a fixed order, so results do not depend on memory alignment.
+# (Why 16 and why some blocks are staged: benchmarks/README.md, "Kernel design notes".)
 
 from cython cimport floating
+from libc.math cimport sqrt
 from _fmath cimport fsqrt
 
 DEF LANES = 16
@@ -28,24 +28,37 @@ cdef enum Solver:
 
 
 cdef struct Step:
-    int solver
-    double lr              # learning rate of this step (Adam: bias-corrected)
-    double decay           # decoupled weight decay factor: w <- w * (1 - decay)
+    Solver solver
+    double learning_rate   # of the epoch
     double momentum        # SGD
     bint nesterov          # SGD
     double beta_1, beta_2  # Adam
     double rho             # RMSprop
     double epsilon         # Adam, RMSprop
+    double alpha           # L2 penalty, divided by the batch's weight per step
+    double weight_decay    # decoupled: w <- w * (1 - learning_rate * weight_decay)
+    bint clip              # whether to clip the gradient's norm to max_grad_norm
+    double max_grad_norm
+    # set by begin_step:
+    double lr              # this step's rate (Adam: bias-corrected)
+    double decay           # this step's weight decay factor
 
 
-# --- one block of at most LANES parameters per solver ----------------------------------
+cdef inline void begin_step(Step* h, long t) noexcept nogil:
+    """Prepare step number ``t`` (1 for the first step of a fresh optimizer)."""
+    if h.solver == ADAM:
+        # scikit-learn's AdamOptimizer: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        h.lr = h.learning_rate * (1 - h.beta_2 ** t) ** 0.5 / (1 - h.beta_1 ** t)
+    elif h.solver == SGD or h.solver == RMSPROP:
+        h.lr = h.learning_rate
+    h.decay = h.learning_rate * h.weight_decay
+
+
+# --- one block of at most LANES parameters per solver ------------------------------
 # Adam's and RMSprop's float32 blocks are staged: copied into local arrays, updated
-# there and copied back. The compiler then knows that parameters, gradient and states
-# do not overlap and vectorises the block as it is, where on the arrays themselves it
-# checks for overlap before every block. With AVX2, on 535k float32 parameters: Adam
-# 0.43-0.48 -> 0.34-0.37 ns per parameter, RMSprop 0.36-0.40 -> 0.29-0.31. Staged,
-# float64 blocks (their locals no longer fit in registers) and SGD's float32 blocks
-# (gcc turns them into scalar code) got slower, so those are updated in place.
+# there and copied back, so that the compiler knows the arrays do not overlap and
+# vectorises the block without run-time overlap checks. Float64 blocks and SGD's are
+# updated in place (staging them was slower).
 
 cdef inline floating* staged(floating* local, floating* x,
                              Py_ssize_t count) noexcept nogil:
@@ -80,7 +93,8 @@ cdef inline floating penalised(floating w, floating g, floating l2, floating* sq
 
 cdef inline void sgd_block(const Step* h, floating* w, const floating* g,
                            floating* velocity, Py_ssize_t count, floating l2,
-                           floating clip, floating* sq_w, floating* sq_g) noexcept nogil:
+                           floating clip, floating* sq_w,
+                           floating* sq_g) noexcept nogil:
     # not staged: gcc turns the staged float32 block into scalar code
     cdef Py_ssize_t j
     cdef floating wj, gj, v
@@ -99,7 +113,8 @@ cdef inline void sgd_block(const Step* h, floating* w, const floating* g,
 
 cdef inline void adam_block(const Step* h, floating* w_, const floating* g_,
                             floating* m_, floating* s_, Py_ssize_t count, floating l2,
-                            floating clip, floating* sq_w, floating* sq_g) noexcept nogil:
+                            floating clip, floating* sq_w,
+                            floating* sq_g) noexcept nogil:
     cdef Py_ssize_t j
     cdef floating wj, gj, mj, sj
     cdef floating lr = <floating> h.lr, eps = <floating> h.epsilon
@@ -180,7 +195,7 @@ cdef inline void update(const Step* h, floating* w, const floating* g, floating*
             rmsprop_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
         rmsprop_block(h, w + end, g + end, s1 + end, n - end, l2, clip, lane_w,
                       lane_g)
-    else:
+    elif h.solver == SGD:
         for i in range(0, end, LANES):
             sgd_block(h, w + i, g + i, s1 + i, LANES, l2, clip, lane_w, lane_g)
         sgd_block(h, w + end, g + end, s1 + end, n - end, l2, clip, lane_w, lane_g)
@@ -207,3 +222,18 @@ cdef inline double penalised_sq_norm(const floating* w, const floating* g,
     for j in range(LANES):
         total += lane[j]
     return total
+
+
+cdef inline floating clip_factor(const Step* h, const floating* w, const floating* g,
+                                 Py_ssize_t n_coefs, Py_ssize_t n,
+                                 floating l2) noexcept nogil:
+    """The factor that brings the gradient, with its L2 term on the first
+    ``n_coefs`` parameters, to norm ``max_grad_norm`` where it is longer; else 1."""
+    cdef double sq
+    if not h.clip:
+        return 1
+    sq = (penalised_sq_norm(w, g, n_coefs, l2)
+          + penalised_sq_norm(w + n_coefs, g + n_coefs, n - n_coefs, <floating> 0.0))
+    if sqrt(sq) + 1e-6 > h.max_grad_norm:
+        return <floating> (h.max_grad_norm / (sqrt(sq) + 1e-6))
+    return 1

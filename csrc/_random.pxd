@@ -1,4 +1,4 @@
-# cython: cdivision=True, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True
 # A small seeded generator for randomness inside the compiled loops (dropout masks).
 #
 # splitmix64: one 64-bit state, one add and three xor-shift-multiplies per draw, good
@@ -20,7 +20,8 @@ cdef inline uint64 next_u64(uint64* state) noexcept nogil:
 
 
 cdef inline void dropout_mask(uint64* state, floating* mask, floating* out,
-                              const floating* a, Py_ssize_t n, double rate) noexcept nogil:
+                              const floating* a, Py_ssize_t n,
+                              double rate) noexcept nogil:
     """Inverted dropout of ``n`` values: ``mask[i]`` is 0 with probability ``rate``
     and ``1 / (1 - rate)`` otherwise; ``out = a * mask``."""
     cdef Py_ssize_t i

@@ -250,8 +250,7 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         """The typed hyperparameters of this estimator's stochastic solver."""
         names = (*_COMMON_HYPER, *SOLVERS[self.solver].params)
         hyper = {name: getattr(self, name) for name in names}
-        hyper["max_grad_norm"] = hyper["max_grad_norm"] or 0.0
-        return {name: value if isinstance(value, bool) else float(value)
+        return {name: value if value is None or isinstance(value, bool) else float(value)
                 for name, value in hyper.items()}
 
     # ---- the parameters ---------------------------------------------------------------

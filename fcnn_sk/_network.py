@@ -6,8 +6,6 @@ All parameters of a network live in one flat buffer ordered as scikit-learn pack
 flat buffers of the same length, so every update is one loop in compiled code.
 """
 
-from collections import namedtuple
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -72,39 +70,27 @@ def forward_rows(network, params, X, n_run=None):
     return out
 
 
-#: What one compiled epoch did: the summed batch losses (each times its rows), the
-#: optimizer's step count after it, the steps and rows trained, and whether a
-#: pending interruption cut it short (it then ends at a mini-batch boundary).
-EpochResult = namedtuple("EpochResult", "loss_sum step n_steps n_rows interrupted")
-
-
 def train_epoch(network, params, optimizer, X_input, Y, sample_weight, order, gather,
                 batch_size, seed, grad_norms):
     """One epoch of mini-batch training in place on ``params`` and the optimizer's
-    state buffers, through the compiled kernel; returns an ``EpochResult``."""
-    hyper = optimizer.hyper
+    state buffers, through the compiled kernel: ``(loss_sum, step, n_steps, n_rows,
+    interrupted)`` (see ``_kernels.train_epoch``; Ctrl-C ends the epoch at a
+    mini-batch boundary with ``interrupted`` set)."""
+    hyper = dict(optimizer.hyper)
+    for name in ("learning_rate_init", "power_t"):  # the schedule's, not the step's
+        hyper.pop(name, None)
+    if "nesterovs_momentum" in hyper:
+        hyper["nesterov"] = hyper.pop("nesterovs_momentum")
+    hyper["max_grad_norm"] = hyper["max_grad_norm"] or None
     state_1, state_2 = optimizer.kernel_state()
-    loss_sum, step, n_steps = _compiled.kernels.train_epoch(
-        network, params, state_1, state_2, *X_input, Y.reshape(-1), sample_weight,
-        order, gather, batch_size,
-        {
-            "solver": _compiled.kernels.SOLVERS[optimizer.solver.name],
-            "learning_rate": optimizer.learning_rate,
-            "momentum": hyper.get("momentum", 0.0),
-            "nesterov": hyper.get("nesterovs_momentum", False),
-            "beta_1": hyper.get("beta_1", 0.0),
-            "beta_2": hyper.get("beta_2", 0.0),
-            "rho": hyper.get("rho", 0.0),
-            "epsilon": hyper.get("epsilon", 1.0),
-            "alpha": hyper["alpha"],
-            "weight_decay": hyper["weight_decay"],
-            "max_grad_norm": hyper["max_grad_norm"],
-            "step": optimizer.step,
-            "seed": seed,
-        },
-        grad_norms,
+    return _compiled.kernels.train_epoch(
+        network,
+        _compiled.kernels.Hyperparameters(optimizer.solver.name,
+                                          learning_rate=optimizer.learning_rate, **hyper),
+        params, state_1, state_2, *X_input, Y.reshape(-1), sample_weight, order,
+        batch_size=batch_size, shuffled=gather, step=optimizer.step, seed=seed,
+        grad_norms=grad_norms,
     )
-    return EpochResult(loss_sum, step, n_steps, order.shape[0], False)
 
 
 def loss_and_gradient(

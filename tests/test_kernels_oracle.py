@@ -385,7 +385,7 @@ def test_chunked_passes_match_oracle(random_problem, out_activation, dtype, spar
                   err_msg="gradient")
 
     out = np.empty(Y.shape, dtype)
-    kernels.forward_rows(network, params, data, indices, indptr, out, -1, chunk)
+    kernels.forward_rows(network, params, data, indices, indptr, out, None, chunk)
     kernels.apply_output_link(network, out)
     _assert_close(out, reference_forward(coefs, intercepts, X, **kwargs), dtype,
                   err_msg="forward")
