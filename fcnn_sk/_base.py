@@ -22,7 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _compiled
+from . import _compiled, _fast_predict
 from ._init import INITIALIZERS
 from ._lbfgs import minimize_lbfgs
 from ._network import (
@@ -670,6 +670,9 @@ class BaseFCNN(BaseEstimator, ABC):
         features : ndarray of shape (n_samples, hidden_layer_sizes[layer])
             The layer's activations (deterministic: no dropout), in X's float dtype.
         """
+        # short path for a plain ndarray of the fitted dtype (fcnn_sk/_fast_predict.py)
+        if (out := _fast_predict.transform(self, X, layer)) is not None:
+            return out
         check_is_fitted(self)
         n_hidden = self.n_layers_ - 2
         if n_hidden == 0:
