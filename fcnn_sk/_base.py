@@ -22,7 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _compiled, _fast_predict
+from . import _compiled, _fast_predict, _persistence
 from ._init import INITIALIZERS
 from ._lbfgs import minimize_lbfgs
 from ._network import (
@@ -348,9 +348,14 @@ class BaseFCNN(BaseEstimator, ABC):
         )
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a stamped copy: the live model keeps its state (fcnn_sk/_persistence.py)
+        state = _persistence.stamp(super().__getstate__())
         state.pop("_params", None)  # coefs_ / intercepts_ carry the values
         return state
+
+    def __setstate__(self, state):
+        # older layouts upgraded, or an error naming both versions (_persistence.py)
+        super().__setstate__(_persistence.restore(type(self).__name__, state))
 
     # ---- fitting ----------------------------------------------------------------------
 
