@@ -1,15 +1,17 @@
 """The short path of prediction, for a plain numpy array of the fitted dtype and width.
 
-``predict``, ``predict_proba``, ``predict_log_proba`` and ``transform`` call the
-function of the same name here first. It returns None unless X is an ``np.ndarray``,
-2-D, C-contiguous, non-empty, of the model's float dtype, with ``n_features_in_``
-columns and finite values, and the model is fitted; the method then takes its full
-validation path, which raises the same errors and warnings as always. Otherwise it
-runs the same kernels on the same arrays as the full path, so the results are
-bit-identical, after checks that cost about a microsecond instead of the ~100 us of
-``check_is_fitted`` and ``validate_data`` (scikit-learn's generic machinery, which
-dominates one-row predictions). A model fitted on a DataFrame warns about the missing
-feature names through scikit-learn's own check, as ``validate_data`` does.
+``predict``, ``predict_proba``, ``predict_log_proba`` and ``transform`` call their
+function here first (``predict_classes`` and ``predict_values`` for ``predict``). It
+returns None unless the model is fitted and X is an ``np.ndarray``: 2-D, C-contiguous,
+non-empty, of the model's float dtype, with ``n_features_in_`` columns and finite
+values; the method then takes its full validation path, which raises the same errors
+and warnings as always. Otherwise it runs the same kernels on the same arrays as the
+full path (their float32 or float64 specialisation, called directly), so the results
+are bit-identical, after direct checks that cost a few attribute lookups and one
+``isfinite`` instead of scikit-learn's generic machinery (``check_is_fitted``,
+``validate_data``), which dominates the time of a one-row prediction. A model fitted on
+a DataFrame warns about the missing feature names through scikit-learn's own check,
+as ``validate_data`` does.
 
 The compiled network of a fitted model is built once and kept in a weak-keyed table
 (it cannot be pickled, so it stays out of the model's ``__dict__``), keyed by what it
@@ -27,22 +29,42 @@ from . import _compiled
 
 _NETWORKS = weakref.WeakKeyDictionary()
 _NO_INDEX = np.empty(0, dtype=np.intp)
+_all = np.logical_and.reduce  # ndarray.all without its Python-level wrapper
 
 
-def forward_rows(network, params, X, n_run=None):
-    """``_network.forward_rows`` for a C-contiguous ndarray, without its generic input
-    handling: the same kernel call on the same arrays."""
-    n_run = network.n_layers if n_run is None else n_run
-    out = np.empty((X.shape[0], network.width(n_run)), dtype=params.dtype)
-    _compiled.kernels.forward_rows(network, params, X.reshape(-1), _NO_INDEX,
-                                   _NO_INDEX, out, n_run)
-    return out
+def _specialised(function, dtype):
+    """The float32 or float64 specialisation of a compiled function over fused float
+    types (its type dispatch costs about a microsecond per call), else the function."""
+    signatures = getattr(function, "__signatures__", None) or {}
+    return signatures.get("float" if dtype == np.float32 else "double", function)
+
+
+class _Compiled:
+    """A fitted model's compiled network and the kernel functions for its dtype."""
+
+    __slots__ = ("forward", "key", "link", "network", "params")
+
+    def __init__(self, params, key, network):
+        self.params, self.key, self.network = params, key, network
+        kernels = _compiled.kernels
+        self.forward = _specialised(kernels.forward_rows, params.dtype)
+        self.link = _specialised(kernels.apply_output_link, params.dtype)
+
+    def outputs(self, X, n_run=None):
+        """``_network.forward_rows`` for a C-contiguous ndarray, without its generic
+        input handling: the same kernel on the same arrays."""
+        network = self.network
+        n_run = network.n_layers if n_run is None else n_run
+        out = np.empty((X.shape[0], network.width(n_run)), dtype=self.params.dtype)
+        self.forward(network, self.params, X.reshape(-1), _NO_INDEX, _NO_INDEX, out,
+                     n_run)
+        return out
 
 
 def _network(model):
-    """``(network, params)`` for the short path, or None where the full path must run
-    (not fitted, or ``coefs_`` / ``intercepts_`` no longer views of ``_params``: the
-    full path repacks them)."""
+    """The model's ``_Compiled`` for the short path, or None where the full path must
+    run (not fitted, or ``coefs_`` / ``intercepts_`` no longer views of ``_params``:
+    the full path repacks them)."""
     state = model.__dict__
     params = state.get("_params")
     if params is None:
@@ -63,38 +85,36 @@ def _network(model):
     try:
         cached = _NETWORKS.get(model)
     except TypeError:  # an unhashable subclass: no cache
-        return model._network(), params
-    if cached is None or cached[0] is not params or cached[1] != key:
-        cached = (params, key, model._network())
+        return _Compiled(params, key, model._network())
+    if cached is None or cached.params is not params or cached.key != key:
+        cached = _Compiled(params, key, model._network())
         _NETWORKS[model] = cached
-    return cached[2], params
+    return cached
 
 
 def _short_path(model, X):
-    """``(network, params)`` if X and the model pass every check of the full path
+    """The model's ``_Compiled`` if X and the model pass every check of the full path
     here, else None."""
     if type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] == 0:
         return None
-    found = _network(model)
-    if found is None:
+    compiled = _network(model)
+    if compiled is None:
         return None
-    network, params = found
-    if (X.dtype != params.dtype or X.shape[1] != model.n_features_in_
-            or not X.flags.c_contiguous or not np.isfinite(X).all()):
+    if (X.dtype != compiled.params.dtype or X.shape[1] != model.n_features_in_
+            or not X.flags.c_contiguous or not _all(np.isfinite(X), axis=None)):
         return None
     if "feature_names_in_" in model.__dict__:
         _check_feature_names(model, X, reset=False)  # its warning, as validate_data
-    return network, params
+    return compiled
 
 
 def _outputs(model, X):
     """Predictions (output link applied), or None."""
-    found = _short_path(model, X)
-    if found is None:
+    compiled = _short_path(model, X)
+    if compiled is None:
         return None
-    network, params = found
-    out = forward_rows(network, params, X)
-    _compiled.kernels.apply_output_link(network, out)
+    out = compiled.outputs(X)
+    compiled.link(compiled.network, out)
     return out
 
 
@@ -108,14 +128,13 @@ def predict_proba(model, X):
 
 def predict_log_proba(model, X):
     """``FCNNClassifier.predict_log_proba`` for the short path, or None."""
-    found = _short_path(model, X)
-    if found is None:
+    compiled = _short_path(model, X)
+    if compiled is None:
         return None
-    network, params = found
-    raw = forward_rows(network, params, X)
+    raw = compiled.outputs(X)
     if model.n_outputs_ == 1:
         raw = np.hstack([-raw, raw])
-    _compiled.kernels.apply_output_link(network, raw, log=True)
+    compiled.link(compiled.network, raw, log=True)
     return raw
 
 
@@ -144,8 +163,7 @@ def transform(model, X, layer):
     n_hidden = model.__dict__.get("n_layers_", 2) - 2
     if not -n_hidden <= layer < n_hidden:
         return None
-    found = _short_path(model, X)
-    if found is None:
+    compiled = _short_path(model, X)
+    if compiled is None:
         return None
-    network, params = found
-    return forward_rows(network, params, X, layer % n_hidden + 1)
+    return compiled.outputs(X, layer % n_hidden + 1)
