@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from . import _compiled
+from . import _compiled, _fast_predict, _persistence
 from ._callbacks import CallbackSupportMixin
 from ._network import forward_rows, kernel_input, layer_units_of, make_network, pack, param_views
 from ._optim import StochasticOptimizer
@@ -306,14 +306,16 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         )
 
     def __getstate__(self):
-        # a copy: object.__getstate__ returns the live __dict__, and copy.copy of a
-        # model during its fit (a callback's fitted_estimator) must not lose _params
-        state = dict(super().__getstate__())
+        # a stamped copy (_persistence.py): object.__getstate__ returns the live
+        # __dict__, and the live model keeps its state (a callback's fitted_estimator
+        # is a copy.copy of a model during its fit)
+        state = _persistence.stamp(super().__getstate__())
         state.pop("_params", None)  # coefs_ / intercepts_ carry the values
-        # L-BFGS's memory is 20 times the parameters: a model file goes without it
-        # (a warm-started fit of the loaded model restarts from steepest descent)
-        state.pop("_lbfgs_memory", None)
         return state
+
+    def __setstate__(self, state):
+        # older layouts upgraded, or an error naming both versions (_persistence.py)
+        super().__setstate__(_persistence.restore(type(self).__name__, state))
 
     # ---- prediction and more ----------------------------------------------------------
 
@@ -357,6 +359,9 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         features : ndarray of shape (n_samples, hidden_layer_sizes[layer])
             The layer's activations (deterministic: no dropout), in X's float dtype.
         """
+        # a short path for a plain ndarray of the fitted dtype (_fast_predict.py)
+        if (out := _fast_predict.transform(self, X, layer)) is not None:
+            return out
         check_is_fitted(self)
         n_hidden = self.n_layers_ - 2
         if n_hidden == 0:

@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from . import _compiled
+from . import _compiled, _fast_predict
 from ._base import BaseFCNN, init_arguments
 from ._doc import fill_doc
 
@@ -212,6 +212,9 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
+        # a short path for a plain ndarray of the fitted dtype (_fast_predict.py)
+        if (out := _fast_predict.predict_classes(self, X)) is not None:
+            return out
         check_is_fitted(self)
         return self._predict(X)
 
@@ -228,6 +231,9 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities, columns ordered as ``classes_``; in X's float dtype.
         """
+        # a short path for a plain ndarray of the fitted dtype (_fast_predict.py)
+        if (out := _fast_predict.predict_proba(self, X)) is not None:
+            return out
         check_is_fitted(self)
         proba = self._predict_output(X)
         if self.n_outputs_ == 1:
@@ -248,6 +254,9 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
             ``log(predict_proba(X))``, but finite: a log-softmax (multiclass) or
             log-sigmoid (binary, multilabel) that never takes ``log(0)``.
         """
+        # a short path for a plain ndarray of the fitted dtype (_fast_predict.py)
+        if (out := _fast_predict.predict_log_proba(self, X)) is not None:
+            return out
         check_is_fitted(self)
         network = self._network()
         raw = self._raw_output(X, network=network)

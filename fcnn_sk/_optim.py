@@ -11,6 +11,8 @@ to every stochastic solver (scikit-learn applies them to SGD only; with the defa
 
 import numpy as np
 
+from ._registry import SCHEDULES, SOLVERS
+
 
 class StochasticOptimizer:
     """Solver state of a stochastic solver.
@@ -28,12 +30,21 @@ class StochasticOptimizer:
     """
 
     def __init__(self, solver, schedule, hyper, n_params, dtype):
-        self.solver = solver
-        self.schedule = schedule
+        # the names, not the entries, so that a saved model holds plain data
+        self.solver_name = solver.name
+        self.schedule_name = schedule.name
         self.hyper = dict(hyper)
         self.learning_rate = self.hyper["learning_rate_init"]
         self.step = 0
         self.state = [np.zeros(n_params, dtype) for _ in solver.state]
+
+    @property
+    def solver(self):
+        return SOLVERS[self.solver_name]
+
+    @property
+    def schedule(self):
+        return SCHEDULES[self.schedule_name]
 
     def epoch_begins(self, epoch, max_iter):
         """Before epoch ``epoch`` (0-based) of a fit of ``max_iter`` epochs."""

@@ -19,6 +19,7 @@ Python only: one entry here (with its rule) and nothing else.
 import math
 from dataclasses import dataclass
 
+from . import _onnx_forms as onnx
 from ._initializers import glorot_uniform, normal, uniform
 
 
@@ -39,6 +40,9 @@ class Activation:
     name : str
     doc : str
         ``f(z)`` in words, for the parameter docs.
+    onnx : callable
+        Its ONNX form, ``onnx(graph, input_name, *, negative_slope) -> output_name``
+        (``_onnx_forms.py``).
     params : tuple of str
         Estimator parameters it reads.
     glorot_factor : float
@@ -48,22 +52,23 @@ class Activation:
 
     name: str
     doc: str
+    onnx: object
     params: tuple = ()
     glorot_factor: float = 6.0
 
 
 ACTIVATIONS = _table(
-    Activation("identity", "``z``"),
-    Activation("logistic", "the logistic sigmoid ``1 / (1 + exp(-z))``",
+    Activation("identity", "``z``", onnx.identity),
+    Activation("logistic", "the logistic sigmoid ``1 / (1 + exp(-z))``", onnx.logistic,
                glorot_factor=2.0),
-    Activation("tanh", "the hyperbolic tangent"),
-    Activation("relu", "``max(z, 0)``"),
-    Activation("leaky_relu", "``z`` above zero, ``negative_slope * z`` below",
+    Activation("tanh", "the hyperbolic tangent", onnx.tanh),
+    Activation("relu", "``max(z, 0)``", onnx.relu),
+    Activation("leaky_relu", "``z`` above zero, ``negative_slope * z`` below", onnx.leaky_relu,
                params=("negative_slope",)),
-    Activation("elu", "``z`` above zero, ``exp(z) - 1`` below"),
-    Activation("gelu", "``z * Phi(z)``, Phi the normal CDF (exact, with erf)"),
-    Activation("softplus", "``log(1 + exp(z))``"),
-    Activation("swish", "``z * sigmoid(z)``"),
+    Activation("elu", "``z`` above zero, ``exp(z) - 1`` below", onnx.elu),
+    Activation("gelu", "``z * Phi(z)``, Phi the normal CDF (exact, with erf)", onnx.gelu),
+    Activation("softplus", "``log(1 + exp(z))``", onnx.softplus),
+    Activation("swish", "``z * sigmoid(z)``", onnx.swish),
 )
 
 

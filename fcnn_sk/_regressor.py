@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from . import _fast_predict
 from ._base import BaseFCNN, init_arguments
 from ._doc import fill_doc
 from ._registry import LOSSES, losses_for
@@ -174,6 +175,9 @@ class FCNNRegressor(RegressorMixin, BaseFCNN):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values, in X's float dtype.
         """
+        # a short path for a plain ndarray of the fitted dtype (_fast_predict.py)
+        if (out := _fast_predict.predict_values(self, X)) is not None:
+            return out
         check_is_fitted(self)
         return self._predict(X)
 

@@ -1,0 +1,301 @@
+"""The short path of prediction (fcnn_sk/_fast_predict.py) against the validated one.
+
+The validated path is obtained by switching the short path off (its entry check then
+returns None for every input), so each comparison runs the same model on the same
+array both ways: results must be bit-identical, errors and warnings the same.
+"""
+
+import pickle
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled, _fast_predict
+
+DTYPES = [np.float32, np.float64]
+
+
+def _fit(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+def _problem(kind, dtype, seed=0, n=120, n_features=6):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, n_features)).astype(dtype)
+    params = {"hidden_layer_sizes": (7, 5), "max_iter": 10, "random_state": seed}
+    if kind == "multiclass":
+        return FCNNClassifier(**params), X, rng.choice(["a", "b", "c"], n)
+    if kind == "binary":
+        return FCNNClassifier(activation="tanh", **params), X, rng.randint(2, size=n)
+    if kind == "multilabel":
+        return FCNNClassifier(**params), X, rng.randint(2, size=(n, 3))
+    if kind == "regression":
+        return FCNNRegressor(activation="gelu", **params), X, rng.normal(size=n)
+    if kind == "multi_regression":
+        return FCNNRegressor(**params), X, rng.normal(size=(n, 2))
+    return FCNNRegressor(loss="poisson", **params), X, rng.poisson(2.0, n)
+
+
+KINDS = ["multiclass", "binary", "multilabel", "regression", "multi_regression",
+         "poisson"]
+
+
+def _methods(model):
+    names = ["predict", "transform"]
+    if isinstance(model, FCNNClassifier):
+        names += ["predict_proba", "predict_log_proba"]
+    return names
+
+
+class _Validated:
+    """Context manager: every call takes the full validation path."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+
+    def __enter__(self):
+        self.monkeypatch.setattr(_fast_predict, "_short_path", lambda model, X: None)
+
+    def __exit__(self, *exc):
+        self.monkeypatch.undo()
+
+
+@pytest.fixture
+def validated(monkeypatch):
+    return _Validated(monkeypatch)
+
+
+def _call_both(model, method, X, validated, **kwargs):
+    fast = getattr(model, method)(X, **kwargs)
+    with validated:
+        slow = getattr(model, method)(X, **kwargs)
+    return fast, slow
+
+
+def _assert_identical(fast, slow):
+    assert type(fast) is type(slow)
+    assert fast.dtype == slow.dtype and fast.shape == slow.shape
+    np.testing.assert_array_equal(fast, slow)
+
+
+# --- same results ----------------------------------------------------------------
+
+@pytest.mark.parametrize("n_rows", [1, 7, 2500])  # 2500: more than one kernel chunk
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_bit_identical_to_validated_path(kind, dtype, n_rows, validated):
+    model, X, y = _problem(kind, dtype)
+    _fit(model, X, y)
+    X_new = np.random.RandomState(1).normal(size=(n_rows, X.shape[1])).astype(dtype)
+    assert _fast_predict._short_path(model, X_new) is not None  # it is taken
+    for method in _methods(model):
+        _assert_identical(*_call_both(model, method, X_new, validated))
+
+
+@pytest.mark.parametrize("layer", [0, 1, -1, -2])
+def test_transform_layers(layer, validated):
+    model, X, y = _problem("regression", np.float64)
+    _fit(model, X, y)
+    _assert_identical(*_call_both(model, "transform", X, validated, layer=layer))
+
+
+def test_inputs_off_the_short_path_give_the_same_results():
+    model, X, y = _problem("multiclass", np.float32)
+    _fit(model, X, y)
+    expected = model.predict_proba(X)
+    others = [X.tolist(), np.asfortranarray(X), X.astype(np.float64), sp.csr_matrix(X),
+              np.asarray(X, dtype=X.dtype.newbyteorder())]
+    for other in others:
+        assert _fast_predict._short_path(model, other) is None
+        got = model.predict_proba(other)
+        if isinstance(other, np.ndarray) and other.dtype == np.float64:
+            continue  # computed in float32 from float64 input: equal to rounding
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_read_only_input():
+    model, X, y = _problem("binary", np.float64)
+    _fit(model, X, y)
+    expected = model.predict_proba(X)
+    X_ro = X.copy()
+    X_ro.setflags(write=False)
+    assert _fast_predict._short_path(model, X_ro) is not None
+    np.testing.assert_array_equal(model.predict_proba(X_ro), expected)
+
+
+# --- same errors -----------------------------------------------------------------
+
+def _error_of(method, X):
+    with pytest.raises(Exception) as info:
+        method(X)
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_same_errors(dtype, validated):
+    model, X, y = _problem("binary", dtype)
+    unfitted = FCNNClassifier()
+    _fit(model, X, y)
+    with_nan, with_inf = X.copy(), X.copy()
+    with_nan[0, 3], with_inf[2, 1] = np.nan, -np.inf
+    bad_inputs = {
+        "nan": with_nan,
+        "inf": with_inf,
+        "width": X[:, :4].copy(),
+        "one_dim": X[0].copy(),
+        "three_dim": X[None].copy(),
+        "no_rows": X[:0].copy(),
+    }
+    for method in _methods(model):
+        fast = _error_of(getattr(unfitted, method), X)
+        with validated:
+            slow = _error_of(getattr(unfitted, method), X)
+        assert fast == slow and fast[0] is NotFittedError
+        for name, bad in bad_inputs.items():
+            fast = _error_of(getattr(model, method), bad)
+            with validated:
+                slow = _error_of(getattr(model, method), bad)
+            assert fast == slow, name
+            assert issubclass(fast[0], ValueError), name
+
+
+def test_transform_bad_layer_same_error():
+    model, X, y = _problem("regression", np.float64)
+    _fit(model, X, y)
+    for layer in [2, -3, 1.0, "0"]:
+        with pytest.raises(ValueError, match="layer must be an integer"):
+            model.transform(X, layer=layer)
+
+
+# --- same warnings ---------------------------------------------------------------
+
+def _warnings_of(call):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [(w.category, str(w.message), w.filename) for w in record]
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba",
+                                    "transform"])
+def test_feature_names_warning(method, validated):
+    pd = pytest.importorskip("pandas")
+    model, X, y = _problem("multiclass", np.float64)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    _fit(model, frame, y)
+    fast, fast_warnings = _warnings_of(lambda: getattr(model, method)(X))
+    with validated:
+        slow, slow_warnings = _warnings_of(lambda: getattr(model, method)(X))
+    _assert_identical(fast, slow)
+    assert fast_warnings == slow_warnings
+    message = ("X does not have valid feature names, but FCNNClassifier was fitted "
+               "with feature names")
+    assert [w[1] for w in fast_warnings] == [message]
+    # and a DataFrame to a model fitted on it: no warning either way
+    _, fast_warnings = _warnings_of(lambda: getattr(model, method)(frame))
+    assert fast_warnings == []
+
+
+def test_no_warning_for_plain_arrays():
+    model, X, y = _problem("multiclass", np.float32)
+    _fit(model, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in _methods(model):
+            getattr(model, method)(X)
+
+
+# --- the cached network follows the model ------------------------------------------
+
+def test_follows_parameter_changes(validated):
+    model, X, y = _problem("multiclass", np.float64)
+    _fit(model, X, y)
+    model.predict_proba(X)  # caches the network
+    model.set_params(activation="tanh", negative_slope=0.3)
+    _assert_identical(*_call_both(model, "predict_proba", X, validated))
+    model.set_params(activation=["leaky_relu", "elu"])
+    _assert_identical(*_call_both(model, "predict_proba", X, validated))
+    model.set_params(negative_slope=0.05)
+    _assert_identical(*_call_both(model, "predict_proba", X, validated))
+
+
+def test_follows_training_and_refits(validated):
+    model, X, y = _problem("multi_regression", np.float32)
+    _fit(model, X, y)
+    before = model.predict(X)
+    model.partial_fit(X, y)  # parameters updated in place
+    after = model.predict(X)
+    assert not np.array_equal(before, after)
+    _assert_identical(*_call_both(model, "predict", X, validated))
+    model.set_params(hidden_layer_sizes=(3,))
+    _fit(model, X, y)  # a new architecture and buffer
+    _assert_identical(*_call_both(model, "predict", X, validated))
+    _fit(model, X.astype(np.float64), y)  # another dtype
+    assert _fast_predict._short_path(model, X) is None
+    _assert_identical(*_call_both(model, "predict", X.astype(np.float64), validated))
+
+
+def test_replaced_coefs(validated):
+    model, X, y = _problem("regression", np.float64)
+    _fit(model, X, y)
+    model.predict(X)
+    model.coefs_ = [c * 2 for c in model.coefs_]  # no longer views of the buffer
+    assert _fast_predict._short_path(model, X) is None
+    slow = model.predict(X)  # the full path packs them again ...
+    assert _fast_predict._short_path(model, X) is not None  # ... and the short path
+    np.testing.assert_array_equal(model.predict(X), slow)  # resumes
+
+
+def test_unpickled_model():
+    model, X, y = _problem("binary", np.float32)
+    _fit(model, X, y)
+    expected = model.predict_proba(X)
+    clone = pickle.loads(pickle.dumps(model))
+    first = clone.predict_proba(X)  # the full path packs the parameters
+    assert _fast_predict._short_path(clone, X) is not None
+    np.testing.assert_array_equal(first, expected)
+    np.testing.assert_array_equal(clone.predict_proba(X), expected)
+
+
+def test_each_kernel_build(use_kernel_build):
+    model, X, y = _problem("multiclass", np.float32)
+    _fit(model, X, y)
+    for name in sorted(_compiled.available()):
+        use_kernel_build(name)
+        fast = model.predict_proba(X)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_fast_predict, "_short_path", lambda model, X: None)
+            np.testing.assert_array_equal(fast, model.predict_proba(X))
+
+
+# --- threads -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["multiclass", "regression"])
+def test_concurrent_predictions(kind):
+    model, X, y = _problem(kind, np.float32, n=400)
+    _fit(model, X, y)
+    method = "predict_proba" if kind == "multiclass" else "predict"
+    rng = np.random.RandomState(0)
+    inputs = [rng.normal(size=(rng.choice([1, 3, 64]), X.shape[1])).astype(np.float32)
+              for _ in range(64)]
+    expected = [getattr(model, method)(x) for x in inputs]
+    clone = pickle.loads(pickle.dumps(model))  # nothing cached: threads race for it
+    start = threading.Barrier(4)
+
+    def work(offset):
+        start.wait()
+        return [getattr(clone, method)(inputs[(i + offset) % len(inputs)])
+                for i in range(300)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(0, 64, 16)))
+    for offset, got in zip(range(0, 64, 16), results):
+        for i, g in enumerate(got):
+            np.testing.assert_array_equal(g, expected[(i + offset) % len(inputs)])
