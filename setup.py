@@ -121,10 +121,7 @@ def kernels(name):
         [f"csrc/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-# Every shape is checked in Python before a kernel runs, so the kernels' memoryviews
-# go unchecked; FCNN_SK_DEBUG=1 checks them (.ci/debug_kernels.sh).
-directives = {"language_level": 3, "boundscheck": DEBUG, "wraparound": DEBUG,
-              "initializedcheck": DEBUG}
+        # dladdr/dlopen (csrc/openblas_policy.h) live in libdl before glibc 2.34
         libraries=["dl"] if sys.platform.startswith("linux") else [],
     )
 

@@ -37,4 +37,5 @@ CHECK
 python -m pytest -q -p no:cacheprovider \
     src/tests/test_kernels_oracle.py src/tests/test_losses_oracle.py \
     src/tests/test_gradients_fd.py src/tests/test_lbfgs.py \
-    src/tests/test_compiled.py src/tests/test_interrupt.py
+    src/tests/test_compiled.py src/tests/test_kernel_boundary.py \
+    src/tests/test_interrupt.py

@@ -395,7 +395,8 @@ def train_epoch(Network network, Hyperparameters hyper, floating[::1] params,
     and the KeyboardInterrupt consumed: the parameters, the optimizer states and
     ``grad_norms`` are exactly those after the last mini-batch done, so training
     can resume from ``order[n_rows:]`` with the returned step. Any other exception
-    raised by a signal handler propagates, leaving them equally consistent.
+    raised by a signal handler propagates: parameters and states are then those
+    after a whole mini-batch too, but the epoch's step count and loss are lost.
     """
     cdef Py_ssize_t n = order.shape[0], cap = min(batch_size, n)
     cdef Py_ssize_t L = network.n_layers, n_coefs = network.n_coefs

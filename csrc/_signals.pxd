@@ -4,9 +4,9 @@
 # thread only, and only when asked to: PyErr_CheckSignals, which needs the GIL. The
 # loops ask between blocks of rows, every POLL_MS milliseconds, and never outside the
 # main thread, where Python would do nothing. Whether it is time is read on a
-# monotonic clock, every `stride` blocks: a read can cost a tenth of a microsecond,
-# as much as a whole mini-batch of a small network, so the stride adapts to keep
-# the reads about READ_MS apart.
+# monotonic clock every `stride` blocks: a read can cost a tenth of a microsecond,
+# a few percent of a one-row mini-batch of a small network, so the stride adapts to
+# keep the reads about READ_MS apart.
 
 from cpython.exc cimport PyErr_CheckSignals
 

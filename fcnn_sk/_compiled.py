@@ -11,7 +11,7 @@ The environment variable ``FCNN_SK_KERNELS`` overrides the choice at import time
 Matrix products go through scipy's BLAS, or, where the optional package
 scipy-openblas32 is installed (``pip install fcnn_sk[fast]``), through the newer
 OpenBLAS that it ships: on float32 networks its products are faster (see
-csrc/_blas.pxd). ``FCNN_SK_BLAS=scipy`` keeps scipy's. ``blas`` names the one in use.
+csrc/_openblas.pxd). ``FCNN_SK_BLAS=scipy`` keeps scipy's. ``blas`` names the one in use.
 """
 
 import os

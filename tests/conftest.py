@@ -120,7 +120,7 @@ def kernel_build(request, use_kernel_build):
 @pytest.fixture(params=["auto", "always"])
 def gemm_split(request):
     """Runs a test with matrix products as the package issues them, and again with
-    every product that can be split computed in row blocks (csrc/_blas.pxd), so that
+    every product that can be split computed in row blocks (csrc/_openblas.pxd), so that
     path is checked on any machine and any size."""
     kernels = _compiled.kernels
     previous = kernels.set_gemm_split(request.param)

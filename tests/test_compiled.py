@@ -4,7 +4,7 @@ On x86-64 the kernels are compiled twice, for the baseline instruction set and w
 AVX2 + FMA (setup.py); ``fcnn_sk._compiled`` imports the second where the CPU runs
 it. The oracle and gradient tests run against every build (the ``kernel_build``
 fixture); here: the selection itself, and whole trainings compared across builds.
-Likewise for matrix products issued in row blocks (csrc/_blas.pxd): the oracle tests
+Likewise for matrix products issued in row blocks (csrc/_openblas.pxd): the oracle tests
 run with every product split (the ``gemm_split`` fixture); here, whole trainings. And
 for the BLAS: scipy's, or scipy-openblas32's where it is installed; the other tests run
 with the one selected, and here whole trainings are compared across the two.
@@ -125,7 +125,7 @@ def restore_gemm_split():
 
 def _row_block_problem(name, dtype):
     """(X, y, hidden, batch) of a network whose products are issued in row blocks
-    at one BLAS thread (csrc/_blas.pxd), where the BLAS is OpenBLAS with AVX-512
+    at one BLAS thread (csrc/_openblas.pxd), where the BLAS is OpenBLAS with AVX-512
     kernels."""
     if name == "digits":
         # the first layer's products, 1.28M multiply-adds: just above the small path
