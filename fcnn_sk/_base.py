@@ -22,7 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _compiled
+from . import _compiled, _guards
 from ._init import INITIALIZERS
 from ._lbfgs import minimize_lbfgs
 from ._network import (
@@ -32,7 +32,6 @@ from ._network import (
     kernel_input,
     layer_units_of,
     make_network,
-    forward_rows,
     pack,
     param_views,
 )
@@ -289,7 +288,8 @@ class BaseFCNN(BaseEstimator, ABC):
             )
         stratify = None
         if is_classifier(self) and fit.y.ndim == 1:
-            _, counts = np.unique(fit.y, return_counts=True)
+            labels, counts = np.unique(fit.y, return_counts=True)
+            _guards.check_split_classes(labels, counts)  # guards: names a small class
             n_val = int(np.ceil(self.validation_fraction * n))
             if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts):
                 stratify = fit.y
@@ -395,6 +395,7 @@ class BaseFCNN(BaseEstimator, ABC):
             )
         return True
 
+    @_guards.restore_on_failure  # guards: a failed call leaves the model as it was
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
              validation=(None, None, None)):
         snapshot = dict(self.__dict__)
@@ -406,6 +407,7 @@ class BaseFCNN(BaseEstimator, ABC):
             if (self.solver in _STOCHASTIC_SOLVERS and self.early_stopping
                     and val is None):
                 fit, val = self._split_validation(fit, random_state)
+            _guards.check_fit(self, units, fit, val, first_pass)  # guards: memory, range
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
@@ -424,11 +426,7 @@ class BaseFCNN(BaseEstimator, ABC):
         else:
             self._fit_stochastic(fit, val, incremental)
 
-        if not np.isfinite(self._params).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
+        _guards.check_fitted(self)  # guards: non-finite weights or loss are an error
         return self
 
     def _initialize(self, units, Y, dtype):
@@ -555,6 +553,7 @@ class BaseFCNN(BaseEstimator, ABC):
                 self.loss_ = loss_sum / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
+                _guards.check_epoch_loss(self)  # guards: stop at a non-finite loss
                 grad_norm_rows.append(norms / max(n_steps, 1))
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
@@ -639,13 +638,17 @@ class BaseFCNN(BaseEstimator, ABC):
         params = self._flat_params()
         if X.dtype != params.dtype:
             X = X.astype(params.dtype)
-        return forward_rows(network or self._network(), params, X, n_run)
+        # guards: memory estimate, and an error naming the layer that overflowed
+        return _guards.checked_forward(network or self._network(), params, X, n_run,
+                                       check=validate)
 
     def _predict_output(self, X, validate=True):
         """Network predictions (output link applied), (n_samples, n_outputs_)."""
         network = self._network()
         out = self._raw_output(X, validate, network=network)
         _compiled.kernels.apply_output_link(network, out)
+        if validate:
+            _guards.check_link(self, out)  # guards: exp link overflow
         return out
 
     def _has_hidden_layer(self):
@@ -724,11 +727,14 @@ class BaseFCNN(BaseEstimator, ABC):
         _, Y = self._encode_more_targets(y)
         params = self._flat_params()
         X = X.astype(params.dtype, copy=False)
+        network = self._network(loss=self._training_loss())
+        _guards.check_predict_memory(network, params, X, input_gradient=True)  # guards
         out = np.empty(X.shape, dtype=params.dtype)
         _compiled.kernels.input_grad(
-            self._network(loss=self._training_loss()), params, *kernel_input(X),
+            network, params, *kernel_input(X),
             np.ascontiguousarray(Y, dtype=params.dtype).reshape(-1), out,
         )
+        _guards.check_input_gradient(out, network, params, X)  # guards
         return out
 
     def __sklearn_tags__(self):
