@@ -594,6 +594,8 @@ class BaseFCNN(BaseEstimator, ABC):
             params[...] = self._best_params  # restore the best weights
 
     def _update_training_loss(self):
+        if self.best_loss_ is None:  # an earlier fit watched a validation score
+            self.best_loss_ = np.inf
         if self.loss_curve_[-1] > self.best_loss_ - self.tol:
             self._no_improvement_count += 1
         else:

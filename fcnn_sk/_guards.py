@@ -295,9 +295,9 @@ def check_link(est, out):
     if all_finite(out):
         return
     raise ValueError(
-        f"{len(_bad_rows(out))} of {out.shape[0]} rows gave inf or NaN from the output "
-        f"activation {est.out_activation_!r} of finite raw outputs: they are too large "
-        f"for {_float_name(out.dtype)} (for 'exp', above "
+        f"{len(_bad_rows(out))} of {out.shape[0]} rows gave inf or NaN: the output "
+        f"activation {est.out_activation_!r} overflowed in {_float_name(out.dtype)} "
+        "arithmetic on finite raw outputs (for 'exp', raw outputs above "
         f"{math.log(np.finfo(out.dtype).max):.4g}). Scale the inputs as the training "
         "data were (e.g. with StandardScaler)."
     )

@@ -121,7 +121,7 @@ def test_exp_link_overflow():
     est.intercepts_[0][...] = 0.0
     Xb = np.zeros((5, 4))
     Xb[2, 0] = 800.0  # raw output 800: finite, but exp(800) overflows float64
-    with pytest.raises(ValueError, match="1 of 5 rows .* output activation 'exp'"):
+    with pytest.raises(ValueError, match="1 of 5 rows .* output activation 'exp' overflowed"):
         est.predict(Xb)
     Xb[2, 0] = 700.0
     assert np.isfinite(est.predict(Xb)).all()
@@ -134,7 +134,7 @@ def test_log_softmax_overflow():
     Xb = np.zeros((4, 4))
     Xb[0, 0] = 1.5  # raw (1.5e308, -1.5e308, 0): finite, log-softmax -inf
     assert np.isfinite(est.predict_proba(Xb)).all()
-    with pytest.raises(ValueError, match="1 of 4 rows .* output activation 'softmax'"):
+    with pytest.raises(ValueError, match="1 of 4 rows .* output activation 'softmax' overflowed"):
         est.predict_log_proba(Xb)
 
 
