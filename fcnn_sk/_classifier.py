@@ -1,9 +1,12 @@
 """FCNNClassifier: drop-in replacement for scikit-learn's MLPClassifier."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
@@ -61,6 +64,11 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
     >>> clf.score(X / 16, y) > 0.95
     True
     """
+
+    _parameter_constraints: dict = {
+        **BaseFCNN._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __init__(
         self,
@@ -183,6 +191,13 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
                 "class_weight='balanced' is not supported by partial_fit: the class "
                 "frequencies of the whole data are unknown; pass a dict instead."
             )
+        if isinstance(self.class_weight, dict):
+            bad = {c: w for c, w in self.class_weight.items()
+                   if not isinstance(w, Real) or not 0 <= w < np.inf}
+            if bad:
+                raise ValueError(
+                    f"class_weight values must be finite non-negative numbers; got {bad}."
+                )
         weights = compute_sample_weight(self.class_weight, y).astype(
             sample_weight.dtype if sample_weight is not None else np.float64
         )
