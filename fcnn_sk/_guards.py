@@ -366,13 +366,17 @@ class Checkpoint:
     Attributes are restored as they were (a shallow copy of ``__dict__``); arrays and
     lists that training updates in place (the flat parameters, the optimizer's
     buffers, the loss curves) are copied and written back into the same objects, so
-    that views such as ``coefs_`` stay views of the parameters.
+    that views such as ``coefs_`` stay views of the parameters. A ``RandomState``
+    given as ``random_state`` gets its state back too, so that a retried call draws
+    the same numbers.
     """
 
     def __init__(self, est):
         self._est = est
         self._state = dict(est.__dict__)
         self._arrays, self._lists, self._objects = [], [], []
+        self._rngs = {id(v): (v, v.get_state()) for v in self._state.values()
+                      if isinstance(v, np.random.RandomState)}
         if not hasattr(est, "coefs_"):
             return  # nothing trained in place yet
         seen = set()
@@ -406,6 +410,8 @@ class Checkpoint:
             array[...] = saved
         for lst, saved in self._lists:
             lst[:] = saved
+        for rng, saved in self._rngs.values():
+            rng.set_state(saved)
 
 
 def restore_on_failure(fit):
