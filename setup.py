@@ -3,6 +3,9 @@
 The default flags are portable (-O3, no -march=native) so the wheel runs on any CPU of
 the platform. ``FCNN_SK_NATIVE=1`` opts in to -march=native for a local build;
 ``FCNN_SK_DEBUG=1`` turns Cython's bounds and wraparound checks back on.
+``FCNN_SK_SANITIZE=address,undefined`` (or either one) compiles and links the kernels
+with AddressSanitizer / UndefinedBehaviorSanitizer and debug information, for
+.ci/sanitize.sh; such a build runs only with the sanitizer runtime preloaded.
 
 On x86-64 the kernels are compiled twice: ``fcnn_sk._kernels`` for the baseline
 instruction set and ``fcnn_sk._kernels_avx2`` with AVX2 and FMA. The package imports
@@ -31,6 +34,13 @@ compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 if os.environ.get("FCNN_SK_NATIVE") == "1":
     compile_args.append("-march=native")
 
+link_args = []
+sanitize = os.environ.get("FCNN_SK_SANITIZE", "").strip()
+if sanitize:
+    flags = [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer", "-g"]
+    compile_args += flags
+    link_args += flags
+
 directives = {"language_level": 3}
 if os.environ.get("FCNN_SK_DEBUG") == "1":
     directives.update(boundscheck=True, wraparound=True, initializedcheck=True)
@@ -43,6 +53,7 @@ def kernels(name, extra_args=()):
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         extra_compile_args=compile_args + list(extra_args),
+        extra_link_args=link_args,
         # dladdr/dlopen (csrc/_blas.pxd) live in libdl before glibc 2.34
         libraries=["dl"] if sys.platform.startswith("linux") else [],
     )
