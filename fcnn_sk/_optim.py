@@ -65,7 +65,11 @@ class StochasticOptimizer:
     def iteration_ends(self, time_step):
         """After an epoch, ``time_step`` samples seen in all: the 'invscaling' decay."""
         if self.schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+            try:
+                decay = (time_step + 1) ** self.power_t
+            except OverflowError:  # a huge power_t: the rate is 0 in double precision
+                decay = math.inf
+            self.learning_rate = self.learning_rate_init / decay
 
     def trigger_stopping(self, msg, verbose):
         """No improvement for ``n_iter_no_change`` epochs: stop (True), or, for the

@@ -120,3 +120,11 @@ def test_float32_training_that_scales_well_converges():
             est = FCNNRegressor((16,), solver=solver, max_iter=300, random_state=0,
                                 learning_rate_init=0.01).fit(Xs, ys)
         assert est.score(Xs, ys) > 0.95, solver
+
+
+def test_huge_power_t_gives_a_zero_learning_rate():
+    # (t + 1) ** power_t overflows a Python float: the rate is 0, not an OverflowError
+    est = FCNNRegressor((4,), learning_rate="invscaling", power_t=1e300, max_iter=3,
+                        random_state=0).fit(X[:20], Y_REG[:20])
+    assert est._optimizer.learning_rate == 0.0
+    assert est.loss_curve_[1] == est.loss_curve_[2]  # no step after the first epoch
