@@ -16,9 +16,9 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from . import _compiled, _fast_predict, _persistence
+from . import _compiled, _fast_predict, _guards, _persistence
 from ._callbacks import CallbackSupportMixin
-from ._network import forward_rows, kernel_input, layer_units_of, make_network, pack, param_views
+from ._network import kernel_input, layer_units_of, make_network, pack, param_views
 from ._optim import StochasticOptimizer
 from ._output import LayerOutputMixin
 from ._registry import (
@@ -166,21 +166,17 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
             )
         return True
 
+    @_guards.restore_on_failure  # a failed call leaves the model as it was
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
              validation=(None, None, None)):
-        snapshot = dict(self.__dict__)
         stochastic = SOLVERS[self.solver].stochastic
-        try:
-            plan = validate_fit(self, X, y, sample_weight, incremental, classes,
-                                validation)
-            random_state = self._random_stream(plan.first_pass)
-            val = plan.val
-            if stochastic and self.early_stopping and val is None:
-                plan.fit, val = split_validation(self, plan.fit, random_state)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+        plan = validate_fit(self, X, y, sample_weight, incremental, classes, validation)
+        random_state = self._random_stream(plan.first_pass)
+        val = plan.val
+        if stochastic and self.early_stopping and val is None:
+            plan.fit, val = split_validation(self, plan.fit, random_state)
+        # memory and value range, before anything is allocated
+        _guards.check_fit(self, plan.units, plan.fit, val, plan.first_pass)
         # Nothing above changed the model; from here on it is trained.
         plan.commit()
         if plan.first_pass:
@@ -193,11 +189,7 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
             train_stochastic(self, plan, val, incremental)
         else:
             train_lbfgs(self, fit)
-        if not np.isfinite(self._params).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
+        _guards.check_fitted(self)  # non-finite weights or loss are an error
         return self
 
     def _random_stream(self, first_pass):
@@ -328,13 +320,17 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         params = self._flat_params()
         if X.dtype != params.dtype:
             X = X.astype(params.dtype)
-        return forward_rows(network or self._network(), params, X, n_run)
+        # the memory estimate, and an error naming the layer that overflowed
+        return _guards.checked_forward(network or self._network(), params, X, n_run,
+                                       check=validate)
 
     def _predict_output(self, X, validate=True):
         """Network predictions (output link applied), (n_samples, n_outputs_)."""
         network = self._network()
         out = self._raw_output(X, validate, network=network)
         _compiled.kernels.apply_output_link(network, out)
+        if validate:
+            _guards.check_link(self, out)  # the exp link can overflow
         return out
 
     def _has_hidden_layer(self):
@@ -416,11 +412,14 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         _, Y = self._encode_more_targets(y)
         params = self._flat_params()
         X = X.astype(params.dtype, copy=False)
+        network = self._network(loss=self._training_loss())
+        _guards.check_predict_memory(network, params, X, input_gradient=True)
         out = np.empty(X.shape, dtype=params.dtype)
         _compiled.kernels.input_grad(
-            self._network(loss=self._training_loss()), params, *kernel_input(X),
+            network, params, *kernel_input(X),
             np.ascontiguousarray(Y, dtype=params.dtype).reshape(-1), out,
         )
+        _guards.check_input_gradient(out, network, params, X)
         return out
 
     def __sklearn_tags__(self):

@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from . import _compiled, _fast_predict
+from . import _compiled, _fast_predict, _guards
 from ._base import BaseFCNN, init_arguments
 from ._doc import fill_doc
 
@@ -131,11 +131,6 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
                         "classes as in the previous call to fit. Previously "
                         f"got {binarizer.classes_}, `y` has {labels}"
                     )
-        if len(binarizer.classes_) < 2:
-            raise ValueError(
-                "The classifier needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {binarizer.classes_[0]!r}."
-            )
         Y = _binarize(binarizer, y)
 
         def commit():
@@ -264,6 +259,7 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
             # log(1 - sigmoid(z)) = log(sigmoid(-z))
             raw = np.hstack([-raw, raw])
         _compiled.kernels.apply_output_link(network, raw, log=True)
+        _guards.check_link(self, raw)  # the log link can overflow
         return raw
 
     def __sklearn_tags__(self):

@@ -92,10 +92,16 @@ def _network(model):
     return cached
 
 
+#: the most rows the short path takes: beyond, the generic checks cost little next to
+#: the forward pass, and the full path estimates the memory a call needs
+MAX_ROWS = 256
+
+
 def _short_path(model, X):
     """The model's ``_Compiled`` if X and the model pass every check of the full path
     here, else None."""
-    if type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] == 0:
+    if (type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] == 0
+            or X.shape[0] > MAX_ROWS):
         return None
     compiled = _network(model)
     if compiled is None:
@@ -115,7 +121,8 @@ def _outputs(model, X):
         return None
     out = compiled.outputs(X)
     compiled.link(compiled.network, out)
-    return out
+    # not finite: the full path names the layer that overflowed
+    return out if _all(np.isfinite(out), axis=None) else None
 
 
 def predict_proba(model, X):
@@ -135,7 +142,8 @@ def predict_log_proba(model, X):
     if model.n_outputs_ == 1:
         raw = np.hstack([-raw, raw])
     compiled.link(compiled.network, raw, log=True)
-    return raw
+    # not finite: the full path names the layer that overflowed
+    return raw if _all(np.isfinite(raw), axis=None) else None
 
 
 def predict_classes(model, X):
@@ -166,4 +174,6 @@ def transform(model, X, layer):
     compiled = _short_path(model, X)
     if compiled is None:
         return None
-    return compiled.outputs(X, layer % n_hidden + 1)
+    out = compiled.outputs(X, layer % n_hidden + 1)
+    # not finite: the full path names the layer that overflowed
+    return out if _all(np.isfinite(out), axis=None) else None

@@ -23,6 +23,15 @@ from . import _onnx_forms as onnx
 from ._initializers import glorot_uniform, normal, uniform
 
 
+def _power(base, exponent):
+    """``base ** exponent``, infinite where it overflows a double (a huge power_t
+    makes the 'invscaling' rate zero, not an OverflowError)."""
+    try:
+        return base**exponent
+    except OverflowError:
+        return math.inf
+
+
 def _table(*entries):
     """``{entry.name: entry}``, in the order given."""
     return {entry.name: entry for entry in entries}
@@ -208,7 +217,7 @@ SCHEDULES = _table(
     Schedule("invscaling",
              "``learning_rate_init / (t + 1) ** power_t`` after each epoch, t the "
              "number of samples seen",
-             after_epoch=lambda lr, t, power_t: lr / (t + 1) ** power_t),
+             after_epoch=lambda lr, t, power_t: lr / _power(t + 1, power_t)),
     Schedule("adaptive",
              "divided by 5 each time ``n_iter_no_change`` epochs bring no improvement "
              "of the stopping criterion (training loss, or validation score with "

@@ -20,6 +20,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from . import _compiled
 from ._callbacks import FitTasks
+from ._guards import check_epoch_loss
 from ._lbfgs import STOPPED_BY_CALLBACK, Memory, minimize_lbfgs
 from ._network import kernel_input, train_epoch
 
@@ -45,6 +46,8 @@ class Monitor:
 
     def training_loss(self, loss):
         """An epoch's training loss, when no validation data is watched."""
+        if self.best_loss is None:  # an earlier fit watched a validation score
+            self.best_loss = np.inf
         if loss > self.best_loss - self.tol:
             self.count += 1
         else:
@@ -162,6 +165,7 @@ class _Epochs:
         est.t_ += result.n_rows
         est.loss_ = result.loss_sum / result.n_rows
         est.loss_curve_.append(est.loss_)
+        check_epoch_loss(est)  # a non-finite loss stops the fit with an error
         grad_norm_rows.append(self.norms / max(result.n_steps, 1))
         if est.verbose:
             print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))

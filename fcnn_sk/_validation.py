@@ -15,6 +15,7 @@ from sklearn.base import is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from ._guards import check_split_classes
 from ._network import layer_units_of
 from ._registry import ACTIVATIONS, SOLVERS
 
@@ -191,7 +192,8 @@ def split_validation(est, fit, random_state):
         )
     stratify = None
     if is_classifier(est) and fit.y.ndim == 1:
-        _, counts = np.unique(fit.y, return_counts=True)
+        labels, counts = np.unique(fit.y, return_counts=True)
+        check_split_classes(labels, counts)  # an error naming a class too small
         n_val = int(np.ceil(est.validation_fraction * n))
         if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts):
             stratify = fit.y

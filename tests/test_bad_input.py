@@ -283,16 +283,6 @@ def test_complex_y_regressor():
         _make(FCNNRegressor).fit(X, Y_REG + 1j)
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
-def test_single_class_classifier(solver):
-    est = _make(FCNNClassifier, solver=solver)
-    with pytest.raises(ValueError, match=r"(?i)class"):
-        est.fit(X, np.zeros(40, dtype=int))
-    assert not hasattr(est, "coefs_")
-    with pytest.raises(ValueError, match=r"(?i)class"):
-        est.fit(X, np.array(["only"] * 40))
-
-
 def test_continuous_y_classifier():
     with pytest.raises(ValueError, match=r"(?i)unknown label type|continuous"):
         _make(FCNNClassifier).fit(X, Y_REG)

@@ -87,7 +87,7 @@ def _assert_identical(fast, slow):
 
 # --- same results ----------------------------------------------------------------
 
-@pytest.mark.parametrize("n_rows", [1, 7, 2500])  # 2500: more than one kernel chunk
+@pytest.mark.parametrize("n_rows", [1, 7, _fast_predict.MAX_ROWS])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_bit_identical_to_validated_path(kind, dtype, n_rows, validated):
@@ -95,6 +95,8 @@ def test_bit_identical_to_validated_path(kind, dtype, n_rows, validated):
     _fit(model, X, y)
     X_new = np.random.RandomState(1).normal(size=(n_rows, X.shape[1])).astype(dtype)
     assert _fast_predict._short_path(model, X_new) is not None  # it is taken
+    X_big = np.zeros((_fast_predict.MAX_ROWS + 1, X.shape[1]), dtype)
+    assert _fast_predict._short_path(model, X_big) is None  # large batches are not
     for method in _methods(model):
         _assert_identical(*_call_both(model, method, X_new, validated))
 
