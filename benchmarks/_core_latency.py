@@ -19,7 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-from functools import lru_cache
+from functools import cache
 
 SOURCE = r"""
 #define _GNU_SOURCE
@@ -69,7 +69,7 @@ double hop_ns(int cpu_a, int cpu_b, int n) {
 """
 
 
-@lru_cache(maxsize=None)
+@cache
 def _probe():
     """The compiled ``hop_ns`` function, or None."""
     if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:

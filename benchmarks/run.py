@@ -30,18 +30,17 @@ import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import scipy
 import sklearn
+from _core_latency import hop_ns
+from _floor import floor_time
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_info, threadpool_limits
-
-from _core_latency import hop_ns
-from _floor import floor_time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIBS = ("fcnn_sk", "sklearn", "torch")
@@ -132,7 +131,7 @@ def make_configs(quick):
 
 # --------------------------------------------------------------------------- data
 
-@lru_cache(maxsize=None)
+@cache
 def load_data(data, n_rows, dtype):
     """(X, y, is_classification); synthetic data from default_rng(0) except digits."""
     rng = np.random.default_rng(0)

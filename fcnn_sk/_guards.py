@@ -149,7 +149,7 @@ def predict_memory(network, n_rows, itemsize, n_run=None, input_gradient=False):
     by part."""
     L = network.n_layers
     n_run = L if n_run is None else n_run
-    units = [network.width(l) for l in range(L + 1)]
+    units = [network.width(layer) for layer in range(L + 1)]
     if input_gradient:
         rows = min(GRADIENT_CHUNK, n_rows)
         return {

@@ -54,8 +54,8 @@ class Memory:
     iterations continue exactly those of the previous fit."""
 
     def __init__(self, n, m=10):
-        self.S, self.Y = np.empty((m, n)), np.empty((m, n))
-        self.rho, self.alpha = np.empty(m), np.empty(m)
+        self.S, self.Y = np.zeros((m, n)), np.zeros((m, n))
+        self.rho, self.alpha = np.zeros(m), np.zeros(m)
         self.head = self.col = 0
         self.gamma = 1.0
         self.started = False

@@ -56,8 +56,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._classifier import FCNNClassifier
 from ._onnx_forms import OUTPUT_FORMS
 from ._registry import ACTIVATIONS
-from ._validation import per_layer
 from ._regressor import FCNNRegressor
+from ._validation import per_layer
 
 __all__ = ["HIDDEN_FORMS", "OUTPUT_FORMS", "to_onnx"]
 

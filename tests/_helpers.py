@@ -10,12 +10,12 @@ read off a probe fit whose learning rate (1e-300) is too small to move any weigh
 import warnings
 
 import numpy as np
-from _reference import reference_loss_and_gradient
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
 
+from _reference import reference_loss_and_gradient
 from fcnn_sk import FCNNClassifier
 from fcnn_sk._registry import STOCHASTIC_SOLVERS
 

@@ -6,6 +6,10 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.neural_network import MLPClassifier
+
 from _helpers import (
     Y_MULTI,
     Y_REG,
@@ -22,10 +26,6 @@ from _reference import (
     reference_forward,
     reference_preactivations,
 )
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
-from sklearn.neural_network import MLPClassifier
-
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._network import loss_and_gradient
 from fcnn_sk._registry import ACTIVATIONS as HIDDEN_ACTIVATIONS

@@ -11,8 +11,8 @@ import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 
-from fcnn_sk._registry import STOCHASTIC_SOLVERS
 from fcnn_sk import FCNNClassifier, FCNNRegressor
+from fcnn_sk._registry import STOCHASTIC_SOLVERS
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"

@@ -8,7 +8,6 @@ import pickle
 import joblib
 import numpy as np
 import pytest
-from _helpers import assert_params_equal
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import load_iris, make_regression
@@ -23,6 +22,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from _helpers import assert_params_equal
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 pytestmark = pytest.mark.filterwarnings(

@@ -11,18 +11,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _helpers import (
-    SW_SMALL,
-    X_SMALL,
-    Y_SMALL_BIN,
-    Y_SMALL_ML,
-    Y_SMALL_MULTI,
-    Y_SMALL_POIS,
-    Y_SMALL_REG,
-    assert_params_allclose,
-    assert_params_equal,
-    params_of,
-)
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, log_softmax
 from sklearn.datasets import (
@@ -41,6 +29,18 @@ from sklearn.linear_model import (
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import MinMaxScaler, StandardScaler, scale
 
+from _helpers import (
+    SW_SMALL,
+    X_SMALL,
+    Y_SMALL_BIN,
+    Y_SMALL_ML,
+    Y_SMALL_MULTI,
+    Y_SMALL_POIS,
+    Y_SMALL_REG,
+    assert_params_allclose,
+    assert_params_equal,
+    params_of,
+)
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._registry import SOLVERS as REGISTERED_SOLVERS
 from fcnn_sk._registry import STOCHASTIC_SOLVERS

@@ -360,7 +360,7 @@ def test_adam_steps_match_numpy_adam(task, activation):
         )
         return gc + gi
 
-    for step, params in enumerate(_numpy_adam(coefs0 + intercepts0, grad_fn, 2, lr)):
+    for _step, params in enumerate(_numpy_adam(coefs0 + intercepts0, grad_fn, 2, lr)):
         est.fit(X, y)
         _assert_params_close(
             est, params[:n_layers], params[n_layers:], rtol=1e-10, atol=1e-13

@@ -21,10 +21,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _helpers import assert_params_equal
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network import MLPClassifier
 
+from _helpers import assert_params_equal
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _guards
 
 pytestmark = pytest.mark.filterwarnings(
@@ -296,7 +296,8 @@ def test_predict_memory_guard_per_call(monkeypatch, method):
     # more rows than the short path of small batches takes
     XX, YY = np.tile(X, (8, 1)), np.tile(Y_CLF, 8)
     n = len(XX)
-    args = lambda n: (XX[:n], YY[:n]) if method == "input_gradient" else (XX[:n],)
+    def args(n):
+        return (XX[:n], YY[:n]) if method == "input_gradient" else (XX[:n],)
     parts = _guards.predict_memory(network, n, 8, None if method == "predict" else 1,
                                    input_gradient=method == "input_gradient")
     monkeypatch.setattr(_guards, "physical_memory", lambda: sum(parts.values()) - 1)

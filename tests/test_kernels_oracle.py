@@ -23,8 +23,6 @@ from _reference import (
     reference_preactivations,
 )
 from fcnn_sk import _compiled
-from fcnn_sk._registry import ACTIVATIONS as HIDDEN_ACTIVATIONS
-from fcnn_sk._registry import OUTPUT_LOSSES
 from fcnn_sk._network import (
     forward,
     kernel_input,
@@ -33,6 +31,8 @@ from fcnn_sk._network import (
     make_network,
     pack,
 )
+from fcnn_sk._registry import ACTIVATIONS as HIDDEN_ACTIVATIONS
+from fcnn_sk._registry import OUTPUT_LOSSES
 
 OUTPUT_ACTIVATIONS = tuple(OUTPUT_LOSSES)
 

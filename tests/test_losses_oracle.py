@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from _reference import OUTPUT_ACTIVATIONS as REF_OUTPUT_ACTIVATIONS
-from _reference import REF_LOSSES
-from _reference import reference_backprop, reference_preactivations
+from _reference import REF_LOSSES, reference_backprop, reference_preactivations
 from fcnn_sk import FCNNRegressor
 from fcnn_sk._network import loss_and_gradient
 from fcnn_sk._registry import LOSSES, OUTPUT_LOSSES

@@ -14,8 +14,8 @@ from functools import partial
 
 import numpy as np
 import pytest
-from _helpers import assert_params_equal, params_of
 
+from _helpers import assert_params_equal, params_of
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 pytestmark = [

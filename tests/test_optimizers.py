@@ -4,6 +4,9 @@ schedules and warm-start / partial_fit continuity, replayed in numpy."""
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.neural_network import MLPRegressor
+
 from _helpers import (
     STOCHASTIC,
     SW,
@@ -18,9 +21,6 @@ from _helpers import (
     params_of,
 )
 from _reference import reference_schedule_lrs, reference_training
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.neural_network import MLPRegressor
-
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._optim import StochasticOptimizer
 from fcnn_sk._registry import SCHEDULES, SOLVERS

@@ -6,6 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
 from _helpers import (
     STOCHASTIC,
     SW,
@@ -26,12 +32,6 @@ from _reference import (
     reference_preactivations,
     reference_training,
 )
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._network import loss_and_gradient
 

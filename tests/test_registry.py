@@ -2,6 +2,8 @@
 tests/_reference.py, its doc, and reaches validation and the parameter docs."""
 
 import pytest
+from sklearn.utils._param_validation import StrOptions
+
 from _reference import (
     HIDDEN_ACTIVATIONS as REF_ACTIVATIONS,
 )
@@ -11,8 +13,6 @@ from _reference import (
     SOLVER_STEPS,
     reference_schedule_lrs,
 )
-from sklearn.utils._param_validation import StrOptions
-
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
 from fcnn_sk._registry import (
     ACTIVATIONS,

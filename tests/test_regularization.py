@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.utils.class_weight import compute_sample_weight
+
 from _helpers import (
     STOCHASTIC,
     SW,
@@ -25,9 +28,6 @@ from _reference import (
     reference_forward,
     reference_training,
 )
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.utils.class_weight import compute_sample_weight
-
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._network import forward
 

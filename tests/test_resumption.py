@@ -6,8 +6,8 @@ import pickle
 
 import numpy as np
 import pytest
-from _helpers import assert_params_equal
 
+from _helpers import assert_params_equal
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._registry import SOLVERS, STOCHASTIC_SOLVERS
 

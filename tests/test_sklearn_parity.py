@@ -7,6 +7,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+
 from _helpers import (
     SW_SMALL,
     X_SMALL,
@@ -18,10 +22,6 @@ from _helpers import (
     Y_SMALL_REG2,
     assert_params_allclose,
 )
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier, MLPRegressor
-
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
