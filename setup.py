@@ -49,8 +49,12 @@ DEBUG_INFO = DEBUG or bool(SANITIZE) or _flag("FCNN_SK_DEBUG_INFO")
 
 # Every shape is checked in Python before a kernel runs, so the kernels' memoryviews
 # go unchecked; FCNN_SK_DEBUG=1 checks them (.ci/debug_kernels.sh).
-directives = {"language_level": 3, "boundscheck": DEBUG, "wraparound": DEBUG,
-              "initializedcheck": DEBUG}
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+}
 
 
 def _gcc_like_flags():
@@ -106,11 +110,13 @@ class BuildExt(build_ext):
         else:
             compile_args, link_args = _gcc_like_flags()
         if not _builds_avx2_variant(compiler_type):
-            self.extensions = [e for e in self.extensions
-                               if not e.name.endswith("_avx2")]
+            self.extensions = [
+                e for e in self.extensions if not e.name.endswith("_avx2")
+            ]
         for ext in self.extensions:
             ext.extra_compile_args = compile_args + (
-                ["-mavx2", "-mfma"] if ext.name.endswith("_avx2") else [])
+                ["-mavx2", "-mfma"] if ext.name.endswith("_avx2") else []
+            )
             ext.extra_link_args = link_args
         super().build_extensions()
 

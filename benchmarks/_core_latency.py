@@ -12,6 +12,7 @@ The probe is a few lines of C compiled on first use with the C compiler Python w
 built with; where that is not possible (no compiler, not Linux, one CPU) ``hop_ns``
 returns None and the benchmark goes on without it.
 """
+
 import ctypes
 import os
 import shutil
@@ -80,8 +81,11 @@ def _probe():
     with open(src, "w") as f:
         f.write(SOURCE)
     try:
-        subprocess.run([*cc, "-O2", "-shared", "-fPIC", src, "-o", lib, "-lpthread"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*cc, "-O2", "-shared", "-fPIC", src, "-o", lib, "-lpthread"],
+            check=True,
+            capture_output=True,
+        )
         fn = ctypes.CDLL(lib).hop_ns
     except (OSError, subprocess.CalledProcessError):
         return None

@@ -9,6 +9,7 @@ comes on top, so "library time / floor" says how much of the time is not BLAS.
 All arrays are preallocated and every product writes with out=, so only the products
 (and one numpy call per product) are timed.
 """
+
 import math
 import time
 

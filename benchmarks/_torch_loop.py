@@ -6,6 +6,7 @@ error), same Glorot-uniform init bounds, same optimizer hyperparameters, same L2
 term 0.5 * alpha * sum ||W||^2 / batch), same batch size, reshuffling every epoch.
 Imported only when torch is installed; fcnn_sk never depends on torch.
 """
+
 import math
 
 import numpy as np
@@ -36,7 +37,9 @@ def _objective(model, weights, xb, yb, classification, alpha):
     if classification:
         loss = F.cross_entropy(out, yb)
     else:
-        loss = 0.5 * F.mse_loss(out, yb)  # sklearn: mean over samples of 0.5 * (y - p)^2
+        loss = 0.5 * F.mse_loss(
+            out, yb
+        )  # sklearn: mean over samples of 0.5 * (y - p)^2
     penalty = sum((w * w).sum() for w in weights)
     return loss + (0.5 * alpha / xb.shape[0]) * penalty
 
@@ -50,8 +53,21 @@ def _tensors(X, y, classification):
     return X_t, y_t
 
 
-def fit(X, y, hidden, *, classification, solver, batch_size, epochs, alpha=1e-4,
-        learning_rate_init=1e-3, momentum=0.9, max_fun=15000, seed=0):
+def fit(
+    X,
+    y,
+    hidden,
+    *,
+    classification,
+    solver,
+    batch_size,
+    epochs,
+    alpha=1e-4,
+    learning_rate_init=1e-3,
+    momentum=0.9,
+    max_fun=15000,
+    seed=0,
+):
     """Train for exactly `epochs` epochs (lbfgs: at most `epochs` iterations).
 
     Returns (model, iterations done)."""
@@ -62,19 +78,23 @@ def fit(X, y, hidden, *, classification, solver, batch_size, epochs, alpha=1e-4,
     weights = _weights(model)
 
     if solver == "lbfgs":
-        return model, _fit_lbfgs(model, weights, X_t, y_t, classification, alpha, epochs, max_fun)
+        return model, _fit_lbfgs(
+            model, weights, X_t, y_t, classification, alpha, epochs, max_fun
+        )
 
     if solver == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=learning_rate_init,
-                               betas=(0.9, 0.999), eps=1e-8)
+        opt = torch.optim.Adam(
+            model.parameters(), lr=learning_rate_init, betas=(0.9, 0.999), eps=1e-8
+        )
     else:
-        opt = torch.optim.SGD(model.parameters(), lr=learning_rate_init,
-                              momentum=momentum, nesterov=True)
+        opt = torch.optim.SGD(
+            model.parameters(), lr=learning_rate_init, momentum=momentum, nesterov=True
+        )
     n = X_t.shape[0]
     for _ in range(epochs):
         perm = torch.randperm(n)
         for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
+            idx = perm[start : start + batch_size]
             opt.zero_grad(set_to_none=True)
             loss = _objective(model, weights, X_t[idx], y_t[idx], classification, alpha)
             loss.backward()
@@ -84,9 +104,16 @@ def fit(X, y, hidden, *, classification, solver, batch_size, epochs, alpha=1e-4,
 
 def _fit_lbfgs(model, weights, X_t, y_t, classification, alpha, max_iter, max_fun):
     # Full batch, history 10 and Wolfe line search like scipy's L-BFGS-B used by sklearn.
-    opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=max_iter, max_eval=max_fun,
-                            tolerance_grad=0.0, tolerance_change=0.0, history_size=10,
-                            line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        model.parameters(),
+        lr=1.0,
+        max_iter=max_iter,
+        max_eval=max_fun,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+        history_size=10,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure():
         opt.zero_grad(set_to_none=True)

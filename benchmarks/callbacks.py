@@ -10,6 +10,7 @@ Reports the median time per epoch over --reps repetitions (the variants alternat
 within each repetition) and each variant's extra time per epoch and ratio to the fit
 without callbacks.
 """
+
 import argparse
 import statistics
 import time
@@ -67,10 +68,15 @@ def main():
     times = {name: [] for name in variants}
     for rep in range(args.reps):
         names = list(variants)
-        names = names[rep % len(names):] + names[:rep % len(names)]
+        names = names[rep % len(names) :] + names[: rep % len(names)]
         for name in names:
-            clf = FCNNClassifier((100,), max_iter=args.epochs, tol=0,
-                                 n_iter_no_change=10**9, random_state=0)
+            clf = FCNNClassifier(
+                (100,),
+                max_iter=args.epochs,
+                tol=0,
+                n_iter_no_change=10**9,
+                random_state=0,
+            )
             callbacks = variants[name]()
             if callbacks:
                 clf.set_callbacks(*callbacks)
@@ -82,8 +88,10 @@ def main():
     print(f"{'variant':<30}{'ms/epoch':>10}{'extra us/epoch':>16}{'ratio':>8}")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:<30}{median * 1e3:>10.3f}{(median - base) * 1e6:>16.1f}"
-              f"{median / base:>8.2f}")
+        print(
+            f"{name:<30}{median * 1e3:>10.3f}{(median - base) * 1e6:>16.1f}"
+            f"{median / base:>8.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ the next mini-batch or chunk boundary, so the latency is about half the polling 
 plus one mini-batch (or chunk); without polling it is the rest of the epoch or call
 under way. POSIX only.
 """
+
 import argparse
 import os
 import random
@@ -75,10 +76,15 @@ for _ in range(reps):
 def measure(case, reps, threads):
     """Seconds from each SIGINT to the return of the call it interrupted."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(HERE),
-                                                      env.get("PYTHONPATH")]))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, case, str(reps), str(threads)],
-                             stdout=subprocess.PIPE, text=True, env=env)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [os.path.dirname(HERE), env.get("PYTHONPATH")])
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, case, str(reps), str(threads)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     latencies, sent = [], None
     for line in child.stdout:
         if line.startswith("ready"):
@@ -98,14 +104,17 @@ def main():
     p.add_argument("--threads", type=int, default=1, help="BLAS threads")
     args = p.parse_args()
     random.seed(0)
-    print(f"Ctrl-C latency, ms ({args.reps} repetitions, {args.threads} BLAS "
-          "thread(s))\n")
+    print(
+        f"Ctrl-C latency, ms ({args.reps} repetitions, {args.threads} BLAS thread(s))\n"
+    )
     print("| case | median | min | max |")
     print("|---|---:|---:|---:|")
     for name, case in CASES.items():
         ms = [1e3 * s for s in measure(case, args.reps, args.threads)]
-        print(f"| {name} | {statistics.median(ms):.0f} | {min(ms):.0f} "
-              f"| {max(ms):.0f} |", flush=True)
+        print(
+            f"| {name} | {statistics.median(ms):.0f} | {min(ms):.0f} | {max(ms):.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ repetition timing enough calls to last ~20 ms (at least 5), the three libraries
 alternating within a repetition. Ratios: time of the other library / time of fcnn_sk
 (above 1: fcnn_sk is faster). Needs the ``onnx`` and ``bench`` extras.
 """
+
 import argparse
 import json
 import os
@@ -59,14 +60,20 @@ def networks(dtype):
     rows = np.resize(np.arange(len(X)), max(ROWS))  # 1000 rows, repeating digits
     out = {}
     params = {"hidden_layer_sizes": (100,), "max_iter": 30, "random_state": 0}
-    out["digits 64-100-10"] = (X[rows], fcnn.FCNNClassifier(**params).fit(X, y),
-                               MLPClassifier(**params).fit(X, y))
+    out["digits 64-100-10"] = (
+        X[rows],
+        fcnn.FCNNClassifier(**params).fit(X, y),
+        MLPClassifier(**params).fit(X, y),
+    )
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2000, 784)).astype(dtype)
     y = np.argmax(X @ rng.standard_normal((784, 10)).astype(dtype), axis=1)
     params = {"hidden_layer_sizes": (512, 256), "max_iter": 1, "random_state": 0}
-    out["mnist 784-512-256-10"] = (X[:max(ROWS)], fcnn.FCNNClassifier(**params).fit(X, y),
-                                   MLPClassifier(**params).fit(X, y))
+    out["mnist 784-512-256-10"] = (
+        X[: max(ROWS)],
+        fcnn.FCNNClassifier(**params).fit(X, y),
+        MLPClassifier(**params).fit(X, y),
+    )
     return out
 
 
@@ -79,8 +86,9 @@ def onnx_session(model, X):
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(onx.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(
+        onx.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+    )
     name = sess.get_inputs()[0].name
     return lambda x: sess.run(["probabilities"], {name: x})[0]
 
@@ -108,20 +116,33 @@ def machine():
     cpu = platform.processor()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip()
+                for line in f
+                if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "python": platform.python_version(), "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__, "onnxruntime": onnxruntime.__version__,
-            "fcnn_sk": fcnn.__version__, "kernels": _compiled.name,
-            "blas": _compiled.blas}
+    return {
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "fcnn_sk": fcnn.__version__,
+        "kernels": _compiled.name,
+        "blas": _compiled.blas,
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reps", type=int, default=None,
-                        help="repetitions per figure (default 9, --quick 3)")
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        help="repetitions per figure (default 9, --quick 3)",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
@@ -129,18 +150,24 @@ def main():
 
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
-    print(f"median of {reps} repetitions, microseconds per predict_proba call; "
-          "ratios = other / fcnn_sk\n")
-    print("| network | dtype | rows | fcnn_sk | onnxruntime | sklearn "
-          "| ort/fcnn | sklearn/fcnn |")
+    print(
+        f"median of {reps} repetitions, microseconds per predict_proba call; "
+        "ratios = other / fcnn_sk\n"
+    )
+    print(
+        "| network | dtype | rows | fcnn_sk | onnxruntime | sklearn "
+        "| ort/fcnn | sklearn/fcnn |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     results = []
     with threadpool_limits(1):
         for dtype in (np.float32, np.float64):
             for name, (X, model, mlp) in networks(dtype).items():
-                fns = {"fcnn_sk": model.predict_proba,
-                       "onnxruntime": onnx_session(model, X),
-                       "sklearn": mlp.predict_proba}
+                fns = {
+                    "fcnn_sk": model.predict_proba,
+                    "onnxruntime": onnx_session(model, X),
+                    "sklearn": mlp.predict_proba,
+                }
                 for n in ROWS:
                     x = np.ascontiguousarray(X[:n])
                     times = {lib: [] for lib in LIBS}
@@ -148,15 +175,21 @@ def main():
                         for lib in LIBS:
                             times[lib].append(per_call(fns[lib], x))
                     med = {lib: statistics.median(t) * 1e6 for lib, t in times.items()}
-                    row = {"network": name, "dtype": np.dtype(dtype).name, "rows": n,
-                           **{f"{lib}_us": med[lib] for lib in LIBS},
-                           "ort_over_fcnn": med["onnxruntime"] / med["fcnn_sk"],
-                           "sklearn_over_fcnn": med["sklearn"] / med["fcnn_sk"]}
+                    row = {
+                        "network": name,
+                        "dtype": np.dtype(dtype).name,
+                        "rows": n,
+                        **{f"{lib}_us": med[lib] for lib in LIBS},
+                        "ort_over_fcnn": med["onnxruntime"] / med["fcnn_sk"],
+                        "sklearn_over_fcnn": med["sklearn"] / med["fcnn_sk"],
+                    }
                     results.append(row)
-                    print(f"| {name} | {row['dtype']} | {n} | {med['fcnn_sk']:.1f} "
-                          f"| {med['onnxruntime']:.1f} | {med['sklearn']:.1f} "
-                          f"| {row['ort_over_fcnn']:.2f} | {row['sklearn_over_fcnn']:.1f} |",
-                          flush=True)
+                    print(
+                        f"| {name} | {row['dtype']} | {n} | {med['fcnn_sk']:.1f} "
+                        f"| {med['onnxruntime']:.1f} | {med['sklearn']:.1f} "
+                        f"| {row['ort_over_fcnn']:.2f} | {row['sklearn_over_fcnn']:.1f} |",
+                        flush=True,
+                    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "reps": reps, "results": results}, f, indent=1)

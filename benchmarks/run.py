@@ -17,6 +17,7 @@ and predict on the MNIST-size case, each library in a fresh subprocess. BLAS (an
 threads are pinned with threadpoolctl for each --threads value.
 torch is optional (pip install torch); a library that is missing or fails shows "n/a".
 """
+
 import argparse
 import gc
 import json
@@ -53,6 +54,7 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 # --------------------------------------------------------------------------- libraries
 
+
 def import_fcnn():
     """The fcnn_sk module, or None. Falls back to the checkout (in-place build)."""
     try:
@@ -78,23 +80,26 @@ def import_torch_loop():
 
 # --------------------------------------------------------------------------- configurations
 
+
 @dataclass(frozen=True)
 class Config:
     name: str
-    data: str                 # "tabular" | "digits" | "regression" | "mnist"
+    data: str  # "tabular" | "digits" | "regression" | "mnist"
     hidden: tuple
     solver: str = "adam"
     dtype: str = "float64"
     batch: int = 200
-    epochs: int = 10          # epochs; lbfgs: max_iter
-    kind: str = "fit"         # "fit" | "predict"
-    n_rows: int = 0           # 0: the dataset's default size
+    epochs: int = 10  # epochs; lbfgs: max_iter
+    kind: str = "fit"  # "fit" | "predict"
+    n_rows: int = 0  # 0: the dataset's default size
     reps: int = 5
 
     @property
     def metric(self):
-        return {"fit": "ms/iter" if self.solver == "lbfgs" else "ms/epoch",
-                "predict": "ms/call"}[self.kind]
+        return {
+            "fit": "ms/iter" if self.solver == "lbfgs" else "ms/epoch",
+            "predict": "ms/call",
+        }[self.kind]
 
 
 def mnist_rows(quick):
@@ -110,26 +115,55 @@ def make_configs(quick):
     configs = [
         Config("tabular 20-64-3 adam f64 b200", "tabular", (64,), epochs=20),
         Config("digits 64-100-10 adam f64 b200", "digits", (100,), epochs=50),
-        Config("regression 50-128-64-1 adam f64 b200", "regression", (128, 64), epochs=10),
+        Config(
+            "regression 50-128-64-1 adam f64 b200", "regression", (128, 64), epochs=10
+        ),
     ]
     # MNIST-size: one factor at a time from adam/float32/batch 128 (the full factorial
     # grid would not fit in 30 minutes on 2 cores); --quick keeps only the base case.
     combos = [("adam", "float32", 128)]
     if not quick:
-        combos += [("adam", "float64", 128), ("sgd", "float32", 128), ("adam", "float32", 32)]
+        combos += [
+            ("adam", "float64", 128),
+            ("sgd", "float32", 128),
+            ("adam", "float32", 32),
+        ]
     for solver, dtype, batch in combos:
-        configs.append(Config(f"mnist 784-512-256-10 {solver} {short[dtype]} b{batch}{tag}",
-                              "mnist", mnist_h, solver=solver, dtype=dtype, batch=batch,
-                              epochs=3, n_rows=rows, reps=3))
-    configs.append(Config("digits 64-100-10 lbfgs f64", "digits", (100,), solver="lbfgs",
-                          epochs=100))
+        configs.append(
+            Config(
+                f"mnist 784-512-256-10 {solver} {short[dtype]} b{batch}{tag}",
+                "mnist",
+                mnist_h,
+                solver=solver,
+                dtype=dtype,
+                batch=batch,
+                epochs=3,
+                n_rows=rows,
+                reps=3,
+            )
+        )
+    configs.append(
+        Config(
+            "digits 64-100-10 lbfgs f64", "digits", (100,), solver="lbfgs", epochs=100
+        )
+    )
     for dtype in ["float32"] if quick else ["float32", "float64"]:
-        configs.append(Config(f"predict mnist 784-512-256-10 {short[dtype]}{tag}", "mnist",
-                              mnist_h, dtype=dtype, kind="predict", n_rows=rows, reps=5))
+        configs.append(
+            Config(
+                f"predict mnist 784-512-256-10 {short[dtype]}{tag}",
+                "mnist",
+                mnist_h,
+                dtype=dtype,
+                kind="predict",
+                n_rows=rows,
+                reps=5,
+            )
+        )
     return configs
 
 
 # --------------------------------------------------------------------------- data
+
 
 @cache
 def load_data(data, n_rows, dtype):
@@ -161,21 +195,37 @@ def layer_sizes(cfg, X, y, classification):
 
 # --------------------------------------------------------------------------- runners
 
+
 def make_estimator(lib, cfg, classification, max_iter, fcnn):
     if lib == "fcnn_sk":
         cls = fcnn.FCNNClassifier if classification else fcnn.FCNNRegressor
     else:
         cls = MLPClassifier if classification else MLPRegressor
-    return cls(hidden_layer_sizes=cfg.hidden, solver=cfg.solver, batch_size=cfg.batch,
-               max_iter=max_iter, tol=0.0, n_iter_no_change=N_ITER_NO_CHANGE,
-               random_state=0, learning_rate_init=1e-3, shuffle=True)
+    return cls(
+        hidden_layer_sizes=cfg.hidden,
+        solver=cfg.solver,
+        batch_size=cfg.batch,
+        max_iter=max_iter,
+        tol=0.0,
+        n_iter_no_change=N_ITER_NO_CHANGE,
+        random_state=0,
+        learning_rate_init=1e-3,
+        shuffle=True,
+    )
 
 
 def fit_model(lib, cfg, X, y, classification, max_iter, mods):
     """Fit one library's model; returns (model, iterations done)."""
     if lib == "torch":
-        return mods["torch"].fit(X, y, cfg.hidden, classification=classification,
-                                 solver=cfg.solver, batch_size=cfg.batch, epochs=max_iter)
+        return mods["torch"].fit(
+            X,
+            y,
+            cfg.hidden,
+            classification=classification,
+            solver=cfg.solver,
+            batch_size=cfg.batch,
+            epochs=max_iter,
+        )
     est = make_estimator(lib, cfg, classification, max_iter, mods["fcnn_sk"])
     est.fit(X, y)
     return est, est.n_iter_
@@ -196,7 +246,10 @@ def time_fit(lib, cfg, X, y, classification, mods):
     if cfg.solver == "lbfgs":
         return elapsed / max(n_iter, 1)
     if n_iter != cfg.epochs:
-        print(f"  warning: {lib} ran {n_iter} epochs instead of {cfg.epochs}", file=sys.stderr)
+        print(
+            f"  warning: {lib} ran {n_iter} epochs instead of {cfg.epochs}",
+            file=sys.stderr,
+        )
     return elapsed / cfg.epochs
 
 
@@ -221,6 +274,7 @@ def set_threads(n, mods):
     threadpool_limits(limits=n)
     if mods["torch"] is not None:
         import torch
+
         torch.set_num_threads(n)
 
 
@@ -229,7 +283,9 @@ def warm_up(mods):
     for dtype in ("float32", "float64"):
         X, y, _ = load_data("tabular", 400, dtype)
         for solver in ("adam", "sgd", "lbfgs"):
-            cfg = Config("warm-up", "tabular", (8,), solver=solver, dtype=dtype, batch=100)
+            cfg = Config(
+                "warm-up", "tabular", (8,), solver=solver, dtype=dtype, batch=100
+            )
             for lib in LIBS:
                 if mods[lib] is None:
                     continue
@@ -241,6 +297,7 @@ def warm_up(mods):
 
 
 # --------------------------------------------------------------------------- one configuration
+
 
 def bench_config(cfg, thread_counts, reps, mods):
     """Median times of every library and of the floor for one configuration, one
@@ -262,7 +319,9 @@ def bench_config(cfg, thread_counts, reps, mods):
         set_threads(max(thread_counts), mods)
         for lib in libs:
             try:
-                models[lib], _ = fit_model(lib, cfg, X[:1000], y[:1000], classification, 1, mods)
+                models[lib], _ = fit_model(
+                    lib, cfg, X[:1000], y[:1000], classification, 1, mods
+                )
             except Exception as exc:
                 errors[lib] = f"{type(exc).__name__}: {exc}"
 
@@ -299,15 +358,25 @@ def bench_config(cfg, thread_counts, reps, mods):
 
     results = []
     for threads in thread_counts:
-        median = {name: statistics.median(t) if t and name not in errors else None
-                  for name, t in times[threads].items()}
-        results.append({
-            "config": cfg.name, "threads": threads, "metric": cfg.metric,
-            "params": asdict(cfg), "n_rows": X.shape[0], "layer_sizes": sizes,
-            "median_s": {name: median.get(name) for name in (*LIBS, "floor")},
-            "times_s": times[threads], "errors": errors, "ratios": ratios(median),
-            "paired_speedups": paired_speedups(times, hops, threads, errors),
-        })
+        median = {
+            name: statistics.median(t) if t and name not in errors else None
+            for name, t in times[threads].items()
+        }
+        results.append(
+            {
+                "config": cfg.name,
+                "threads": threads,
+                "metric": cfg.metric,
+                "params": asdict(cfg),
+                "n_rows": X.shape[0],
+                "layer_sizes": sizes,
+                "median_s": {name: median.get(name) for name in (*LIBS, "floor")},
+                "times_s": times[threads],
+                "errors": errors,
+                "ratios": ratios(median),
+                "paired_speedups": paired_speedups(times, hops, threads, errors),
+            }
+        )
     return results
 
 
@@ -330,9 +399,16 @@ def paired_speedups(times, hops, threads, errors):
     run."""
     if threads == 1 or 1 not in times:
         return None
-    return {name: [[a / b, h] for a, b, h in zip(times[1][name], times[threads][name],
-                                                   hops[threads][name])]
-            for name in times[threads] if name not in errors}
+    return {
+        name: [
+            [a / b, h]
+            for a, b, h in zip(
+                times[1][name], times[threads][name], hops[threads][name]
+            )
+        ]
+        for name in times[threads]
+        if name not in errors
+    }
 
 
 def median_speedups(paired, hop_limit=None):
@@ -340,15 +416,20 @@ def median_speedups(paired, hop_limit=None):
     whose core hop was at most ``hop_limit``; None where there is none."""
     out = {}
     for name in (*LIBS, "floor"):
-        ratios_ = [r for r, h in paired.get(name, [])
-                   if hop_limit is None or (h is not None and h <= hop_limit)]
+        ratios_ = [
+            r
+            for r, h in paired.get(name, [])
+            if hop_limit is None or (h is not None and h <= hop_limit)
+        ]
         out[name] = statistics.median(ratios_) if ratios_ else None
     return out
 
 
 def core_hops(result):
     """The core-to-core hops (ns) measured around a result's multi-threaded runs."""
-    return [h for pairs in (result["paired_speedups"] or {}).values() for _, h in pairs if h]
+    return [
+        h for pairs in (result["paired_speedups"] or {}).values() for _, h in pairs if h
+    ]
 
 
 def add_speedups(results):
@@ -361,8 +442,9 @@ def add_speedups(results):
     for r in results:
         paired = r["paired_speedups"]
         r["speedup_over_1_thread"] = median_speedups(paired) if paired else None
-        r["speedup_cores_near"] = (median_speedups(paired, limit)
-                                   if paired and limit else None)
+        r["speedup_cores_near"] = (
+            median_speedups(paired, limit) if paired and limit else None
+        )
         r["near_hop_limit_ns"] = limit
 
 
@@ -370,11 +452,16 @@ def ratios(median):
     def ratio(a, b):
         a, b = median.get(a), median.get(b)
         return a / b if a and b else None
-    return {"sklearn/fcnn": ratio("sklearn", "fcnn_sk"), "torch/fcnn": ratio("torch", "fcnn_sk"),
-            "fcnn/floor": ratio("fcnn_sk", "floor")}
+
+    return {
+        "sklearn/fcnn": ratio("sklearn", "fcnn_sk"),
+        "torch/fcnn": ratio("torch", "fcnn_sk"),
+        "fcnn/floor": ratio("fcnn_sk", "floor"),
+    }
 
 
 # --------------------------------------------------------------------------- memory
+
 
 def rss_kb(field):
     """VmRSS (current) or VmHWM (peak) of this process in kB, from /proc/self/status."""
@@ -394,17 +481,28 @@ def reset_peak_rss():
 
 def memory_child(spec):
     """Runs in a fresh interpreter: extra peak RSS of one fit or predict, printed as JSON."""
-    mods = {"fcnn_sk": import_fcnn() if spec["lib"] == "fcnn_sk" else None,
-            "sklearn": sklearn, "torch": import_torch_loop() if spec["lib"] == "torch" else None}
+    mods = {
+        "fcnn_sk": import_fcnn() if spec["lib"] == "fcnn_sk" else None,
+        "sklearn": sklearn,
+        "torch": import_torch_loop() if spec["lib"] == "torch" else None,
+    }
     if mods[spec["lib"]] is None:
         print(json.dumps({"error": "not importable"}))
         return
     set_threads(spec["threads"], mods)
-    cfg = Config("memory", "mnist", (512, 256), dtype=spec["dtype"], batch=128,
-                 n_rows=spec["rows"])
+    cfg = Config(
+        "memory",
+        "mnist",
+        (512, 256),
+        dtype=spec["dtype"],
+        batch=128,
+        n_rows=spec["rows"],
+    )
     X, y, classification = load_data("mnist", cfg.n_rows, cfg.dtype)
     if spec["phase"] == "predict":
-        model, _ = fit_model(spec["lib"], cfg, X[:1000], y[:1000], classification, 1, mods)
+        model, _ = fit_model(
+            spec["lib"], cfg, X[:1000], y[:1000], classification, 1, mods
+        )
     gc.collect()
     baseline = rss_kb("VmRSS")
     exact = reset_peak_rss()
@@ -413,9 +511,18 @@ def memory_child(spec):
     else:
         predict_model(spec["lib"], model, X, classification, mods)
     # ru_maxrss (kB on Linux) is the fallback; it may include the data-generation peak
-    peak = rss_kb("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"baseline_mb": baseline / 1024, "peak_mb": peak / 1024,
-                      "extra_mb": (peak - baseline) / 1024}))
+    peak = (
+        rss_kb("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    )
+    print(
+        json.dumps(
+            {
+                "baseline_mb": baseline / 1024,
+                "peak_mb": peak / 1024,
+                "extra_mb": (peak - baseline) / 1024,
+            }
+        )
+    )
 
 
 def measure_memory(rows, dtype, threads):
@@ -423,9 +530,23 @@ def measure_memory(rows, dtype, threads):
     results = []
     for phase in ("fit", "predict"):
         for lib in LIBS:
-            spec = {"lib": lib, "phase": phase, "rows": rows, "dtype": dtype, "threads": threads}
-            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--_child",
-                                   json.dumps(spec)], capture_output=True, text=True)
+            spec = {
+                "lib": lib,
+                "phase": phase,
+                "rows": rows,
+                "dtype": dtype,
+                "threads": threads,
+            }
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--_child",
+                    json.dumps(spec),
+                ],
+                capture_output=True,
+                text=True,
+            )
             try:
                 out = json.loads(proc.stdout.strip().splitlines()[-1])
             except (IndexError, ValueError):
@@ -438,13 +559,19 @@ def measure_memory(rows, dtype, threads):
 
 # --------------------------------------------------------------------------- reporting
 
+
 def kernel_build():
     """Which compiled build fcnn_sk runs here (baseline, or avx2 with FMA), which BLAS
     it multiplies with, and whether it issues small products to it in row blocks."""
     from fcnn_sk import _compiled
-    blocks = "at 1 thread" if _compiled.kernels.gemm_split_blas() else "never (other BLAS)"
-    return (f"{_compiled.name}; BLAS: {_compiled.blas}; "
-            f"small products in row blocks: {blocks}")
+
+    blocks = (
+        "at 1 thread" if _compiled.kernels.gemm_split_blas() else "never (other BLAS)"
+    )
+    return (
+        f"{_compiled.name}; BLAS: {_compiled.blas}; "
+        f"small products in row blocks: {blocks}"
+    )
 
 
 def machine_info(mods):
@@ -457,20 +584,29 @@ def machine_info(mods):
     torch_version = "n/a"
     if mods["torch"] is not None:
         import torch
+
         torch_version = torch.__version__
     fcnn = mods["fcnn_sk"]
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cores_available": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else None,
         "python": platform.python_version(),
-        "numpy": np.__version__, "scipy": scipy.__version__, "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sklearn": sklearn.__version__,
         "torch": torch_version,
-        "fcnn_sk": getattr(fcnn, "__version__", "unknown") if fcnn else "n/a (not importable)",
+        "fcnn_sk": getattr(fcnn, "__version__", "unknown")
+        if fcnn
+        else "n/a (not importable)",
         "fcnn_sk kernels": kernel_build() if fcnn else "n/a",
-        "threadpools": [f"{p['user_api']}: {p['internal_api']} {p.get('version')} "
-                        f"({p.get('architecture', '')}, {os.path.basename(p['filepath'])})"
-                        for p in threadpool_info()],
+        "threadpools": [
+            f"{p['user_api']}: {p['internal_api']} {p.get('version')} "
+            f"({p.get('architecture', '')}, {os.path.basename(p['filepath'])})"
+            for p in threadpool_info()
+        ],
     }
 
 
@@ -498,15 +634,19 @@ def print_machine(info):
 
 def print_table(results):
     print("## Time (median; lower is better)\n")
-    print("| configuration | threads | unit | fcnn_sk | sklearn | torch | GEMM floor "
-          "| sklearn/fcnn | torch/fcnn | fcnn/floor |")
+    print(
+        "| configuration | threads | unit | fcnn_sk | sklearn | torch | GEMM floor "
+        "| sklearn/fcnn | torch/fcnn | fcnn/floor |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         m, q = r["median_s"], r["ratios"]
-        print(f"| {r['config']} | {r['threads']} | {r['metric']} | {fmt_ms(m['fcnn_sk'])} "
-              f"| {fmt_ms(m['sklearn'])} | {fmt_ms(m['torch'])} | {fmt_ms(m['floor'])} "
-              f"| {fmt_ratio(q['sklearn/fcnn'])} | {fmt_ratio(q['torch/fcnn'])} "
-              f"| {fmt_ratio(q['fcnn/floor'])} |")
+        print(
+            f"| {r['config']} | {r['threads']} | {r['metric']} | {fmt_ms(m['fcnn_sk'])} "
+            f"| {fmt_ms(m['sklearn'])} | {fmt_ms(m['torch'])} | {fmt_ms(m['floor'])} "
+            f"| {fmt_ratio(q['sklearn/fcnn'])} | {fmt_ratio(q['torch/fcnn'])} "
+            f"| {fmt_ratio(q['fcnn/floor'])} |"
+        )
     print()
 
 
@@ -514,14 +654,18 @@ def print_scaling(results):
     rows = [r for r in results if r["speedup_over_1_thread"]]
     if not rows:
         return
-    print("## Speed-up over 1 thread (median over repetitions of the paired "
-          "1-thread / N-thread time; higher is better)\n")
+    print(
+        "## Speed-up over 1 thread (median over repetitions of the paired "
+        "1-thread / N-thread time; higher is better)\n"
+    )
     near = rows[0]["near_hop_limit_ns"]
     head = "| configuration | threads | fcnn_sk | sklearn | torch | GEMM floor |"
     if near:
-        print(f"*near*: only the repetitions whose N-thread run began and ended while "
-              f"a core-to-core hop took <= {near:.0f} ns ({NEAR_FACTOR:g}x the fastest "
-              f"hop seen); *core hop*: range over the N-thread runs.\n")
+        print(
+            f"*near*: only the repetitions whose N-thread run began and ended while "
+            f"a core-to-core hop took <= {near:.0f} ns ({NEAR_FACTOR:g}x the fastest "
+            f"hop seen); *core hop*: range over the N-thread runs.\n"
+        )
         head += " fcnn_sk, near | floor, near | core hop, ns |"
     print(head)
     print("|---|---:" + "|---:" * (4 + (3 if near else 0)) + "|")
@@ -531,16 +675,21 @@ def print_scaling(results):
         if near:
             n = r["speedup_cores_near"]
             hops = core_hops(r)
-            cells += [fmt_ratio(n["fcnn_sk"]), fmt_ratio(n["floor"]),
-                      f"{min(hops):.0f}-{max(hops):.0f}" if hops else "n/a"]
+            cells += [
+                fmt_ratio(n["fcnn_sk"]),
+                fmt_ratio(n["floor"]),
+                f"{min(hops):.0f}-{max(hops):.0f}" if hops else "n/a",
+            ]
         print(f"| {r['config']} | {r['threads']} | " + " | ".join(cells) + " |")
     print()
 
 
 def print_memory(mem, rows, dtype, threads):
-    print(f"## Extra peak RSS, MB (mnist 784-512-256-10 {dtype}, {rows} rows, adam b128, "
-          f"fit = 1 epoch, {threads} threads; fresh process each, baseline = RSS after "
-          f"loading data)\n")
+    print(
+        f"## Extra peak RSS, MB (mnist 784-512-256-10 {dtype}, {rows} rows, adam b128, "
+        f"fit = 1 epoch, {threads} threads; fresh process each, baseline = RSS after "
+        f"loading data)\n"
+    )
     print("| phase | fcnn_sk | sklearn | torch |")
     print("|---|---:|---:|---:|")
     for phase in ("fit", "predict"):
@@ -554,16 +703,24 @@ def print_memory(mem, rows, dtype, threads):
 
 # --------------------------------------------------------------------------- main
 
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small run (< 5 minutes)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--json", default=os.path.join(HERE, "results.json"), metavar="PATH")
-    p.add_argument("--only", action="append", metavar="NAME",
-                   help="run configurations whose name contains NAME (repeatable; "
-                        "'memory' selects the memory measurement)")
-    p.add_argument("--reps", type=int, help="repetitions per configuration "
-                                            "(default 3 for MNIST-size fits, else 5)")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run configurations whose name contains NAME (repeatable; "
+        "'memory' selects the memory measurement)",
+    )
+    p.add_argument(
+        "--reps",
+        type=int,
+        help="repetitions per configuration (default 3 for MNIST-size fits, else 5)",
+    )
     p.add_argument("--_child", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -589,10 +746,17 @@ def main(argv=None):
         if not selected(cfg.name, args.only):
             continue
         threads = "/".join(map(str, args.threads))
-        print(f"running {cfg.name}, {threads} thread(s) ...", file=sys.stderr, flush=True)
+        print(
+            f"running {cfg.name}, {threads} thread(s) ...", file=sys.stderr, flush=True
+        )
         results += bench_config(cfg, args.threads, args.reps or cfg.reps, mods)
 
-    mem, mem_rows, mem_dtype, mem_threads = [], mnist_rows(args.quick), "float32", max(args.threads)
+    mem, mem_rows, mem_dtype, mem_threads = (
+        [],
+        mnist_rows(args.quick),
+        "float32",
+        max(args.threads),
+    )
     if selected(f"memory mnist {mem_dtype}", args.only):
         print("running memory (fresh subprocesses) ...", file=sys.stderr, flush=True)
         mem = measure_memory(mem_rows, mem_dtype, mem_threads)
@@ -606,11 +770,23 @@ def main(argv=None):
         print_memory(mem, mem_rows, mem_dtype, mem_threads)
     print(f"mode: {'quick' if args.quick else 'full'}, total runtime {runtime:.0f} s")
     with open(args.json, "w") as f:
-        json.dump({"machine": info, "mode": "quick" if args.quick else "full",
-                   "args": {k: v for k, v in vars(args).items() if k != "_child"},
-                   "runtime_s": runtime, "results": results,
-                   "memory": {"rows": mem_rows, "dtype": mem_dtype, "threads": mem_threads,
-                              "runs": mem}}, f, indent=1)
+        json.dump(
+            {
+                "machine": info,
+                "mode": "quick" if args.quick else "full",
+                "args": {k: v for k, v in vars(args).items() if k != "_child"},
+                "runtime_s": runtime,
+                "results": results,
+                "memory": {
+                    "rows": mem_rows,
+                    "dtype": mem_dtype,
+                    "threads": mem_threads,
+                    "runs": mem,
+                },
+            },
+            f,
+            indent=1,
+        )
     print(f"wrote {args.json}")
 
 

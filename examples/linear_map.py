@@ -21,16 +21,29 @@ def main():
     import warnings
 
     warnings.simplefilter("ignore")  # adam runs a fixed 2000 epochs on purpose
-    for solver, extra in [("lbfgs", {}), ("adam", {"learning_rate_init": 0.05,
-                                                   "max_iter": 2000, "tol": 0.0,
-                                                   "n_iter_no_change": 10**9})]:
-        model = FCNNRegressor((), activation="identity", solver=solver, alpha=0.0,
-                              random_state=0, **extra).fit(X, y)
+    for solver, extra in [
+        ("lbfgs", {}),
+        (
+            "adam",
+            {
+                "learning_rate_init": 0.05,
+                "max_iter": 2000,
+                "tol": 0.0,
+                "n_iter_no_change": 10**9,
+            },
+        ),
+    ]:
+        model = FCNNRegressor(
+            (), activation="identity", solver=solver, alpha=0.0, random_state=0, **extra
+        ).fit(X, y)
         print(f"{solver}: {model.n_iter_} iterations")
         print("  W =", np.array2string(model.coefs_[0], precision=4).replace("\n", ""))
         print("  b =", np.array2string(model.intercepts_[0], precision=4))
-        print("  max |error| =", np.abs(model.coefs_[0] - W).max().round(6),
-              np.abs(model.intercepts_[0] - b).max().round(6))
+        print(
+            "  max |error| =",
+            np.abs(model.coefs_[0] - W).max().round(6),
+            np.abs(model.intercepts_[0] - b).max().round(6),
+        )
 
 
 if __name__ == "__main__":

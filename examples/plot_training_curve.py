@@ -23,8 +23,11 @@ from fcnn_sk import FCNNClassifier, TrainingCurveDisplay
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", default="training_curve.png",
-                        help="where to save the figure (PNG, SVG, ...)")
+    parser.add_argument(
+        "--output",
+        default="training_curve.png",
+        help="where to save the figure (PNG, SVG, ...)",
+    )
     parser.add_argument("--epochs", type=int, default=60)
     args = parser.parse_args()
 
@@ -33,14 +36,20 @@ def main():
         X / 16, y, test_size=0.25, stratify=y, random_state=0
     )
     clf = FCNNClassifier(
-        (128, 64), dropout=0.2, learning_rate_init=3e-3, max_iter=args.epochs,
-        n_iter_no_change=args.epochs, random_state=0,
+        (128, 64),
+        dropout=0.2,
+        learning_rate_init=3e-3,
+        max_iter=args.epochs,
+        n_iter_no_change=args.epochs,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs
         clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
-    print(f"{clf.n_iter_} epochs, final validation accuracy "
-          f"{clf.validation_scores_[-1]:.3f}")
+    print(
+        f"{clf.n_iter_} epochs, final validation accuracy "
+        f"{clf.validation_scores_[-1]:.3f}"
+    )
 
     display = TrainingCurveDisplay.from_estimator(
         clf, show_grad_norms=True, name="FCNNClassifier on the digits, 64-128-64-10"

@@ -31,12 +31,16 @@ def main():
         X, y, test_size=0.25, stratify=y, random_state=0
     )
     params = dict(hidden_layer_sizes=(256, 128), max_iter=100, random_state=0)
-    print(f"digits: {X_train.shape[0]} train / {X_test.shape[0]} test rows, "
-          f"{X.shape[1]} features, network {X.shape[1]}-256-128-10, adam, 100 epochs\n")
+    print(
+        f"digits: {X_train.shape[0]} train / {X_test.shape[0]} test rows, "
+        f"{X.shape[1]} features, network {X.shape[1]}-256-128-10, adam, 100 epochs\n"
+    )
     print(f"{'model':<28}{'test accuracy':>15}{'fit time (s)':>15}")
     times = {}
-    for name, estimator in [("fcnn_sk.FCNNClassifier", FCNNClassifier(**params)),
-                            ("sklearn MLPClassifier", MLPClassifier(**params))]:
+    for name, estimator in [
+        ("fcnn_sk.FCNNClassifier", FCNNClassifier(**params)),
+        ("sklearn MLPClassifier", MLPClassifier(**params)),
+    ]:
         model = make_pipeline(StandardScaler(), estimator)
         score, seconds = fit_and_score(model, X_train, y_train, X_test, y_test)
         times[name] = seconds

@@ -13,7 +13,9 @@ y = np.array([0, 1, 1, 0])
 
 def main():
     linear = FCNNClassifier((), solver="lbfgs", random_state=0).fit(X, y)
-    net = FCNNClassifier((8,), activation="tanh", solver="lbfgs", random_state=0).fit(X, y)
+    net = FCNNClassifier((8,), activation="tanh", solver="lbfgs", random_state=0).fit(
+        X, y
+    )
     print("truth            ", y)
     print("no hidden layer  ", linear.predict(X), f"accuracy {linear.score(X, y):.2f}")
     print("one hidden layer ", net.predict(X), f"accuracy {net.score(X, y):.2f}")

@@ -41,7 +41,13 @@ from ._validation import (
 )
 
 #: hyperparameters every stochastic solver reads, besides its own
-_COMMON_HYPER = ("learning_rate_init", "power_t", "alpha", "weight_decay", "max_grad_norm")
+_COMMON_HYPER = (
+    "learning_rate_init",
+    "power_t",
+    "alpha",
+    "weight_decay",
+    "max_grad_norm",
+)
 
 
 # CallbackSupportMixin: set_callbacks; LayerOutputMixin: set_output,
@@ -50,11 +56,17 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
     """Base class of the fcnn_sk estimators; use the derived classes."""
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(ACTIVATIONS)), "array-like"],
         "solver": [StrOptions(set(SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -126,8 +138,16 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
     # ---- fitting ----------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-            sample_weight_val=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -155,8 +175,9 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         self : object
             The fitted model.
         """
-        return self._fit(X, y, sample_weight,
-                         validation=(X_val, y_val, sample_weight_val))
+        return self._fit(
+            X, y, sample_weight, validation=(X_val, y_val, sample_weight_val)
+        )
 
     def _check_solver(self):
         if not SOLVERS[self.solver].stochastic:
@@ -167,8 +188,15 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         return True
 
     @_guards.restore_on_failure  # a failed call leaves the model as it was
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
-             validation=(None, None, None)):
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        incremental=False,
+        classes=None,
+        validation=(None, None, None),
+    ):
         stochastic = SOLVERS[self.solver].stochastic
         plan = validate_fit(self, X, y, sample_weight, incremental, classes, validation)
         random_state = self._random_stream(plan.first_pass)
@@ -182,7 +210,9 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         if plan.first_pass:
             self._initialize(plan.units, plan.fit.Y, plan.fit.X.dtype, random_state)
         params = self._flat_params()
-        fit = plan.fit = plan.fit.astype(params.dtype)  # a model trained on another dtype
+        fit = plan.fit = plan.fit.astype(
+            params.dtype
+        )  # a model trained on another dtype
         val = val.astype(params.dtype) if val is not None else None
         if stochastic:
             self._prepare_training(random_state, incremental, val)
@@ -209,8 +239,14 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         self.out_activation_ = self._output_activation()
         self._set_params_buffer(self._init_params(units, dtype, random_state), units)
         self._training = self._lbfgs_memory = None
-        for name in ("loss_curve_", "validation_loss_curve_", "grad_norm_curve_",
-                     "validation_scores_", "best_loss_", "best_validation_score_"):
+        for name in (
+            "loss_curve_",
+            "validation_loss_curve_",
+            "grad_norm_curve_",
+            "validation_scores_",
+            "best_loss_",
+            "best_validation_score_",
+        ):
             self.__dict__.pop(name, None)
 
     def _prepare_training(self, random_state, incremental, val):
@@ -218,10 +254,15 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         state = self._training
         if state is None or (not incremental and not self.warm_start):
             optimizer = StochasticOptimizer(
-                SOLVERS[self.solver], SCHEDULES[self.learning_rate], self._solver_hyper(),
-                self._params.size, self._params.dtype)
+                SOLVERS[self.solver],
+                SCHEDULES[self.learning_rate],
+                self._solver_hyper(),
+                self._params.size,
+                self._params.dtype,
+            )
             state = self._training = TrainingState(
-                optimizer, random_state, Monitor(self.tol, self.early_stopping))
+                optimizer, random_state, Monitor(self.tol, self.early_stopping)
+            )
         if state.random_state is not random_state:
             state.random_state, state.dropout_seed = random_state, None
         state.seeded_from = self.random_state
@@ -242,8 +283,10 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         """The typed hyperparameters of this estimator's stochastic solver."""
         names = (*_COMMON_HYPER, *SOLVERS[self.solver].params)
         hyper = {name: getattr(self, name) for name in names}
-        return {name: value if value is None or isinstance(value, bool) else float(value)
-                for name, value in hyper.items()}
+        return {
+            name: value if value is None or isinstance(value, bool) else float(value)
+            for name, value in hyper.items()
+        }
 
     # ---- the parameters ---------------------------------------------------------------
 
@@ -251,10 +294,17 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         params = np.empty(sum(a * b + b for a, b in zip(units[:-1], units[1:])), dtype)
         coefs, intercepts = param_views(params, units)
         init = INITIALIZERS[self.weight_init].init
-        for coef, intercept, activation in zip(coefs, intercepts,
-                                               self._gain_activations(len(units) - 2)):
-            init(coef, intercept, ACTIVATIONS[activation].glorot_factor
-                 if activation in ACTIVATIONS else 6.0, random_state)
+        for coef, intercept, activation in zip(
+            coefs, intercepts, self._gain_activations(len(units) - 2)
+        ):
+            init(
+                coef,
+                intercept,
+                ACTIVATIONS[activation].glorot_factor
+                if activation in ACTIVATIONS
+                else 6.0,
+                random_state,
+            )
         return params
 
     def _gain_activations(self, n_hidden):
@@ -285,16 +335,23 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         dropout rates for training, else with the loss of its output activation."""
         units = layer_units_of(self.coefs_)
         n_hidden = len(units) - 2
-        loss = loss or (self._training_loss() if training
-                        else OUTPUT_LOSSES[self.out_activation_])
+        loss = loss or (
+            self._training_loss() if training else OUTPUT_LOSSES[self.out_activation_]
+        )
         activations = per_layer("activation", self.activation, n_hidden)
         # the parameters the activations and the loss read, from their registries
-        options = {p: getattr(self, p) for name in activations
-                   for p in ACTIVATIONS[name].params}
+        options = {
+            p: getattr(self, p)
+            for name in activations
+            for p in ACTIVATIONS[name].params
+        }
         options.update({p: getattr(self, p) for p in LOSSES[loss].params})
         return make_network(
-            units, activations, loss,
-            dropout=dropout_rates(self, n_hidden) if training else None, **options,
+            units,
+            activations,
+            loss,
+            dropout=dropout_rates(self, n_hidden) if training else None,
+            **options,
         )
 
     def __getstate__(self):
@@ -321,8 +378,9 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         if X.dtype != params.dtype:
             X = X.astype(params.dtype)
         # the memory estimate, and an error naming the layer that overflowed
-        return _guards.checked_forward(network or self._network(), params, X, n_run,
-                                       check=validate)
+        return _guards.checked_forward(
+            network or self._network(), params, X, n_run, check=validate
+        )
 
     def _predict_output(self, X, validate=True):
         """Network predictions (output link applied), (n_samples, n_outputs_)."""
@@ -362,7 +420,10 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         n_hidden = self.n_layers_ - 2
         if n_hidden == 0:
             raise ValueError("The fitted network has no hidden layer to transform to.")
-        if not isinstance(layer, Integral | np.integer) or not -n_hidden <= layer < n_hidden:
+        if (
+            not isinstance(layer, Integral | np.integer)
+            or not -n_hidden <= layer < n_hidden
+        ):
             raise ValueError(
                 f"layer must be an integer in [{-n_hidden}, {n_hidden}), got {layer!r}."
             )
@@ -416,8 +477,11 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         _guards.check_predict_memory(network, params, X, input_gradient=True)
         out = np.empty(X.shape, dtype=params.dtype)
         _compiled.kernels.input_grad(
-            network, params, *kernel_input(X),
-            np.ascontiguousarray(Y, dtype=params.dtype).reshape(-1), out,
+            network,
+            params,
+            *kernel_input(X),
+            np.ascontiguousarray(Y, dtype=params.dtype).reshape(-1),
+            out,
         )
         _guards.check_input_gradient(out, network, params, X)
         return out

@@ -30,10 +30,14 @@ except ImportError:  # scikit-learn < 1.9: no callback API to support
 
 
 #: what scikit-learn's callback machinery keeps on an estimator during a fit
-_CALLBACK_STATE = frozenset({
-    "_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx",
-    "_parent_callback_ctx",
-})
+_CALLBACK_STATE = frozenset(
+    {
+        "_skl_callbacks",
+        "_skl_callbacks_to_teardown",
+        "_callback_fit_ctx",
+        "_parent_callback_ctx",
+    }
+)
 
 
 class CallbackSupportMixin(_SklearnCallbackSupport):
@@ -45,7 +49,8 @@ class CallbackSupportMixin(_SklearnCallbackSupport):
         new = type(self).__new__(type(self))
         during_fit = "_callback_fit_ctx" in self.__dict__
         new.__dict__.update(
-            (name, value) for name, value in self.__dict__.items()
+            (name, value)
+            for name, value in self.__dict__.items()
             if not (during_fit and name in _CALLBACK_STATE)
         )
         return new
@@ -105,7 +110,10 @@ class FitTasks:
             return
         self._task = self._ctx.subcontext(task_name=self._task_name)
         self._task.call_on_fit_task_begin(
-            estimator=self._estimator, X=self._X, y=self._y, metadata=self._metadata,
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            metadata=self._metadata,
             reconstruction_attributes=self._snapshot,
         )
 
@@ -120,7 +128,10 @@ class FitTasks:
         self._rows = grad_norm_rows
         task, self._task = self._task, None
         return task.call_on_fit_task_end(
-            estimator=self._estimator, X=self._X, y=self._y, metadata=self._metadata,
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            metadata=self._metadata,
             reconstruction_attributes=self._snapshot,
         )
 
@@ -134,16 +145,22 @@ class FitTasks:
             task.call_on_fit_task_end(estimator=self._estimator)
         self._rows = ()  # the loop has stacked them into grad_norm_curve_
         self._ctx.call_on_fit_task_end(
-            estimator=self._estimator, X=self._X, y=self._y, metadata=self._metadata,
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            metadata=self._metadata,
             reconstruction_attributes=self._snapshot,
         )
 
     def _snapshot(self):
         """``reconstruction_attributes`` of the model as it is now (called by
         scikit-learn only when a callback asks for a ``fitted_estimator``)."""
-        return snapshot_attributes(self._estimator, best=self._best,
-                                   data=(self._X, self._y),
-                                   grad_norm_rows=self._stack_rows())
+        return snapshot_attributes(
+            self._estimator,
+            best=self._best,
+            data=(self._X, self._y),
+            grad_norm_rows=self._stack_rows(),
+        )
 
     def _stack_rows(self):
         """The pending gradient-norm rows as one array, stacking only those new since
@@ -152,8 +169,11 @@ class FitTasks:
         done = 0 if self._stacked_rows is None else len(self._stacked_rows)
         if len(rows) > done:
             new = np.array(rows[done:])
-            self._stacked_rows = (new if self._stacked_rows is None
-                                  else np.concatenate([self._stacked_rows, new]))
+            self._stacked_rows = (
+                new
+                if self._stacked_rows is None
+                else np.concatenate([self._stacked_rows, new])
+            )
         return self._stacked_rows if len(rows) else ()
 
     def lbfgs_hooks(self, fun_grad):
@@ -194,21 +214,29 @@ def snapshot_attributes(estimator, *, best=False, data=(), grad_norm_rows=()):
     ``grad_norm_rows`` are rows of ``grad_norm_curve_`` the fit has not stored yet;
     ``data`` are arrays shared, not copied, should the model refer to them.
     """
-    skip = _CALLBACK_STATE | _param_names(type(estimator)) | {
-        "_params", "coefs_", "intercepts_"}
+    skip = (
+        _CALLBACK_STATE
+        | _param_names(type(estimator))
+        | {"_params", "coefs_", "intercepts_"}
+    )
     memo = {id(a): a for a in data if a is not None}
     attributes = {
         name: _copy(value, memo)
-        for name, value in vars(estimator).items() if name not in skip
+        for name, value in vars(estimator).items()
+        if name not in skip
     }
-    params = np.array(estimator._training.monitor.best_params if best
-                      else estimator._flat_params(), copy=True)
+    params = np.array(
+        estimator._training.monitor.best_params if best else estimator._flat_params(),
+        copy=True,
+    )
     if len(grad_norm_rows):
         attributes["grad_norm_curve_"] = np.concatenate(
-            [estimator.grad_norm_curve_, grad_norm_rows])
+            [estimator.grad_norm_curve_, grad_norm_rows]
+        )
     attributes["_params"] = params
     attributes["coefs_"], attributes["intercepts_"] = param_views(
-        params, layer_units_of(estimator.coefs_))
+        params, layer_units_of(estimator.coefs_)
+    )
     return attributes
 
 

@@ -159,10 +159,14 @@ class FCNNClassifier(ClassifierMixin, BaseFCNN):
         return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
 
     def _output_activation(self):
-        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        return (
+            "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        )
 
     def _score_validation(self, X, y, sample_weight):
-        return accuracy_score(y, self._predict(X, validate=False), sample_weight=sample_weight)
+        return accuracy_score(
+            y, self._predict(X, validate=False), sample_weight=sample_weight
+        )
 
     def _predict(self, X, validate=True):
         proba = self._predict_output(X, validate)
@@ -278,8 +282,12 @@ def _as_label_targets(y):
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
     y_type = type_of_target(y, input_name="y")
-    if y_type not in (*_SINGLE_LABEL, "multiclass-multioutput", "multilabel-indicator",
-                      "multilabel-sequences"):
+    if y_type not in (
+        *_SINGLE_LABEL,
+        "multiclass-multioutput",
+        "multilabel-indicator",
+        "multilabel-sequences",
+    ):
         raise ValueError(
             f"Unknown label type: {y_type}. Maybe you are trying to fit a classifier, "
             "which expects discrete classes on a regression target with continuous "

@@ -68,8 +68,9 @@ def _newer_openblas():
     except ImportError:
         return None
     try:
-        return os.path.join(scipy_openblas32.get_lib_dir(),
-                            scipy_openblas32.get_library(fullname=True))
+        return os.path.join(
+            scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True)
+        )
     except (OSError, IndexError):  # a broken installation: no library file
         return None
 

@@ -116,9 +116,16 @@ class TrainingCurveDisplay:
     ['grad_norm_0', 'grad_norm_1', 'loss', 'validation_loss', 'validation_score']
     """
 
-    def __init__(self, *, loss_curve, validation_loss_curve=None,
-                 validation_scores=None, grad_norm_curve=None, score_name=None,
-                 name=None):
+    def __init__(
+        self,
+        *,
+        loss_curve,
+        validation_loss_curve=None,
+        validation_scores=None,
+        grad_norm_curve=None,
+        score_name=None,
+        name=None,
+    ):
         self.loss_curve = loss_curve
         self.validation_loss_curve = validation_loss_curve
         self.validation_scores = validation_scores
@@ -126,9 +133,17 @@ class TrainingCurveDisplay:
         self.score_name = score_name
         self.name = name
 
-    def plot(self, ax=None, *, name=None, show_grad_norms=False, loss_kwargs=None,
-             validation_loss_kwargs=None, validation_score_kwargs=None,
-             grad_norm_kwargs=None):
+    def plot(
+        self,
+        ax=None,
+        *,
+        name=None,
+        show_grad_norms=False,
+        loss_kwargs=None,
+        validation_loss_kwargs=None,
+        validation_score_kwargs=None,
+        grad_norm_kwargs=None,
+    ):
         """Draw the curves.
 
         Parameters
@@ -160,7 +175,9 @@ grad_norm_kwargs : dict, default=None
         grad_norms = None
         if show_grad_norms:
             if self.grad_norm_curve is None:
-                raise ValueError("show_grad_norms=True but there is no grad_norm_curve.")
+                raise ValueError(
+                    "show_grad_norms=True but there is no grad_norm_curve."
+                )
             grad_norms = np.asarray(self.grad_norm_curve, dtype=float)
             if grad_norms.ndim != 2:
                 raise ValueError(
@@ -169,8 +186,9 @@ grad_norm_kwargs : dict, default=None
                 )
         if ax is None:
             if show_grad_norms:
-                _, (ax, grad_ax) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 6.4),
-                                                layout="constrained")
+                _, (ax, grad_ax) = plt.subplots(
+                    2, 1, sharex=True, figsize=(6.4, 6.4), layout="constrained"
+                )
             else:
                 _, ax = plt.subplots(layout="constrained")
                 grad_ax = None
@@ -188,13 +206,17 @@ grad_norm_kwargs : dict, default=None
 
         n_epochs = loss.size
         lines = {}
-        (lines["loss"],) = ax.plot(np.arange(1, n_epochs + 1), loss,
-                                   **{"label": "training loss", **(loss_kwargs or {})})
+        (lines["loss"],) = ax.plot(
+            np.arange(1, n_epochs + 1),
+            loss,
+            **{"label": "training loss", **(loss_kwargs or {})},
+        )
         if self.validation_loss_curve is not None and len(self.validation_loss_curve):
             values = np.asarray(self.validation_loss_curve, dtype=float).ravel()
             kwargs = {"label": "validation loss", **(validation_loss_kwargs or {})}
             (lines["validation_loss"],) = ax.plot(
-                _epochs(n_epochs, values, "validation_loss_curve"), values, **kwargs)
+                _epochs(n_epochs, values, "validation_loss_curve"), values, **kwargs
+            )
         if grad_ax is None:
             ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
@@ -205,10 +227,15 @@ grad_norm_kwargs : dict, default=None
             score_name = self.score_name or "validation score"
             score_ax = ax.twinx()
             color = f"C{len(lines)}"  # the default cycle's next colour after the losses
-            kwargs = {"label": score_name, "color": color, "linestyle": "--",
-                      **(validation_score_kwargs or {})}
+            kwargs = {
+                "label": score_name,
+                "color": color,
+                "linestyle": "--",
+                **(validation_score_kwargs or {}),
+            }
             (lines["validation_score"],) = score_ax.plot(
-                _epochs(n_epochs, values, "validation_scores"), values, **kwargs)
+                _epochs(n_epochs, values, "validation_scores"), values, **kwargs
+            )
             score_ax.set_ylabel(score_name)
         if score_ax is not None:
             # the loss axes over the score's, so that their legend (of both) is on top
@@ -221,8 +248,9 @@ grad_norm_kwargs : dict, default=None
             epochs = _epochs(n_epochs, grad_norms, "grad_norm_curve")
             for i in range(grad_norms.shape[1]):
                 kwargs = {"label": f"coefs_[{i}]", **(grad_norm_kwargs or {})}
-                (lines[f"grad_norm_{i}"],) = grad_ax.plot(epochs, grad_norms[:, i],
-                                                          **kwargs)
+                (lines[f"grad_norm_{i}"],) = grad_ax.plot(
+                    epochs, grad_norms[:, i], **kwargs
+                )
             grad_ax.set_yscale("log")
             grad_ax.set_xlabel("epoch")
             grad_ax.set_ylabel("gradient norm")
@@ -237,8 +265,9 @@ grad_norm_kwargs : dict, default=None
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None, name=None, show_grad_norms=False,
-                       **kwargs):
+    def from_estimator(
+        cls, estimator, *, ax=None, name=None, show_grad_norms=False, **kwargs
+    ):
         """Plot the training curves of a fitted network.
 
         Parameters
@@ -274,8 +303,9 @@ grad_norm_kwargs : dict, default=None
             validation_loss_curve=getattr(network, "validation_loss_curve_", None),
             validation_scores=getattr(network, "validation_scores_", None),
             grad_norm_curve=grad_norm_curve,
-            score_name=("validation accuracy" if is_classifier(network)
-                        else "validation R²"),
+            score_name=(
+                "validation accuracy" if is_classifier(network) else "validation R²"
+            ),
             name=type(network).__name__ if name is None else name,
         )
         return display.plot(ax=ax, show_grad_norms=show_grad_norms, **kwargs)

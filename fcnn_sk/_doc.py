@@ -187,8 +187,10 @@ def _items(table, indent=8):
     items = [f"- '{name}': {entry.doc};" for name, entry in table.items()]
     items[-1] = items[-1][:-1] + "."
     pad = " " * indent
-    return "\n".join(textwrap.fill(item, 88, initial_indent=pad,
-                                   subsequent_indent=pad + "  ") for item in items)
+    return "\n".join(
+        textwrap.fill(item, 88, initial_indent=pad, subsequent_indent=pad + "  ")
+        for item in items
+    )
 
 
 def _names(table):

@@ -56,8 +56,9 @@ class _Compiled:
         network = self.network
         n_run = network.n_layers if n_run is None else n_run
         out = np.empty((X.shape[0], network.width(n_run)), dtype=self.params.dtype)
-        self.forward(network, self.params, X.reshape(-1), _NO_INDEX, _NO_INDEX, out,
-                     n_run)
+        self.forward(
+            network, self.params, X.reshape(-1), _NO_INDEX, _NO_INDEX, out, n_run
+        )
         return out
 
 
@@ -80,8 +81,14 @@ def _network(model):
     activation = model.activation
     if not isinstance(activation, str):
         activation = tuple(activation)
-    key = (tuple(units), activation, model.negative_slope, state["out_activation_"],
-           state.get("huber_delta"), _compiled.kernels)
+    key = (
+        tuple(units),
+        activation,
+        model.negative_slope,
+        state["out_activation_"],
+        state.get("huber_delta"),
+        _compiled.kernels,
+    )
     try:
         cached = _NETWORKS.get(model)
     except TypeError:  # an unhashable subclass: no cache
@@ -100,14 +107,22 @@ MAX_ROWS = 256
 def _short_path(model, X):
     """The model's ``_Compiled`` if X and the model pass every check of the full path
     here, else None."""
-    if (type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] == 0
-            or X.shape[0] > MAX_ROWS):
+    if (
+        type(X) is not np.ndarray
+        or X.ndim != 2
+        or X.shape[0] == 0
+        or X.shape[0] > MAX_ROWS
+    ):
         return None
     compiled = _network(model)
     if compiled is None:
         return None
-    if (X.dtype != compiled.params.dtype or X.shape[1] != model.n_features_in_
-            or not X.flags.c_contiguous or not _all(np.isfinite(X), axis=None)):
+    if (
+        X.dtype != compiled.params.dtype
+        or X.shape[1] != model.n_features_in_
+        or not X.flags.c_contiguous
+        or not _all(np.isfinite(X), axis=None)
+    ):
         return None
     if "feature_names_in_" in model.__dict__:
         _check_feature_names(model, X, reset=False)  # its warning, as validate_data

@@ -58,11 +58,14 @@ def physical_memory():
     except (AttributeError, ValueError, OSError):  # not a POSIX system
         try:
             import psutil
+
             sizes.append(psutil.virtual_memory().total)
         except ImportError:
             pass
-    for path in ("/sys/fs/cgroup/memory.max",  # cgroup v2, then v1
-                 "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+    for path in (
+        "/sys/fs/cgroup/memory.max",  # cgroup v2, then v1
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ):
         try:
             with open(path) as f:
                 sizes.append(int(f.read().strip()))
@@ -108,24 +111,32 @@ def fit_memory(est, units, itemsize, n_train, n_val, X_bytes, first_pass):
     params = n_params * itemsize
     parts = {"parameters": params, "early-stopping copy of the parameters": params}
     if first_pass:  # weight draws are float64, one layer at a time
-        parts["initial weight draws"] = 8 * max(a * b for a, b in itertools.pairwise(units))
+        parts["initial weight draws"] = 8 * max(
+            a * b for a, b in itertools.pairwise(units)
+        )
     else:
         n_states = 2 if est.solver == "adam" else 1
         parts["copy of the model, restored if the fit fails"] = (2 + n_states) * params
     parts["gradient"] = params
     if est.solver == "lbfgs":
         parts["L-BFGS memory (10 pairs of float64 vectors, and 6 more)"] = (
-            LBFGS_VECTORS * n_params * 8)
+            LBFGS_VECTORS * n_params * 8
+        )
         if itemsize != 8:
             parts["gradient"] += n_params * 8
         rows = min(GRADIENT_CHUNK, n_train)
         parts["workspace of the loss and gradient chunks"] = (
-            rows * (3 * sum(hidden) + 2 * k) * itemsize)
+            rows * (3 * sum(hidden) + 2 * k) * itemsize
+        )
     else:
-        names = {"adam": "Adam's two moment buffers", "sgd": "SGD's velocity",
-                 "rmsprop": "RMSprop's mean squares"}
+        names = {
+            "adam": "Adam's two moment buffers",
+            "sgd": "SGD's velocity",
+            "rmsprop": "RMSprop's mean squares",
+        }
         parts[names.get(est.solver, "optimizer state")] = (
-            (2 if est.solver == "adam" else 1) * params)
+            2 if est.solver == "adam" else 1
+        ) * params
         rows = min(200 if est.batch_size == "auto" else est.batch_size, n_train)
         from ._validation import has_dropout  # (which imports this module)
 
@@ -137,10 +148,12 @@ def fit_memory(est, units, itemsize, n_train, n_val, X_bytes, first_pass):
         parts["validation scoring"] = (
             min(FORWARD_CHUNK, n_val) * sum(hidden) * itemsize
             + min(GRADIENT_CHUNK, n_val) * (sum(hidden) + 2 * k) * itemsize
-            + 3 * n_val * k * 8)
+            + 3 * n_val * k * 8
+        )
     # the encoded targets; the rows of a validation split are copies of X's
-    parts["encoded targets and copies of the data"] = (
-        (n_train + n_val) * k * (itemsize + 8) + (X_bytes if n_val else 0))
+    parts["encoded targets and copies of the data"] = (n_train + n_val) * k * (
+        itemsize + 8
+    ) + (X_bytes if n_val else 0)
     return parts
 
 
@@ -154,7 +167,8 @@ def predict_memory(network, n_rows, itemsize, n_run=None, input_gradient=False):
         rows = min(GRADIENT_CHUNK, n_rows)
         return {
             "input gradients": n_rows * units[0] * itemsize,
-            "chunk workspace": rows * (units[0] + 3 * sum(units[1:-1]) + 2 * units[-1])
+            "chunk workspace": rows
+            * (units[0] + 3 * sum(units[1:-1]) + 2 * units[-1])
             * itemsize,
             "parameter-gradient scratch": _n_params(units) * itemsize,
         }
@@ -185,14 +199,17 @@ def check_fit(est, units, fit, val, first_pass):
     dtype = fit.X.dtype if first_pass else est.coefs_[0].dtype
     n_val = 0 if val is None else val.X.shape[0]
     X_bytes = _data_bytes(fit.X) + (0 if val is None else _data_bytes(val.X))
-    parts = fit_memory(est, units, dtype.itemsize, fit.X.shape[0], n_val, X_bytes,
-                       first_pass)
+    parts = fit_memory(
+        est, units, dtype.itemsize, fit.X.shape[0], n_val, X_bytes, first_pass
+    )
     _check_memory(
-        parts, f"Fitting a network of layer sizes {units} ({_n_params(units):,} "
+        parts,
+        f"Fitting a network of layer sizes {units} ({_n_params(units):,} "
         f"parameters, {_float_name(dtype)})",
         "Use fewer or narrower hidden layers"
         + (", float32 data" if dtype.itemsize == 8 else "")
-        + ("" if est.solver == "lbfgs" else ", a smaller batch_size") + ".",
+        + ("" if est.solver == "lbfgs" else ", a smaller batch_size")
+        + ".",
     )
     for data, name in ((fit, ""), (val, "_val")):
         if data is None:
@@ -214,8 +231,9 @@ def check_predict_memory(network, params, X, n_run=None, input_gradient=False):
     """Raise :class:`NetworkMemoryError` before a prediction that could not fit in
     memory (the forward pass of X up to layer ``n_run``, or its input gradients)."""
     parts = predict_memory(network, X.shape[0], params.itemsize, n_run, input_gradient)
-    _check_memory(parts, f"This call on {X.shape[0]:,} rows",
-                  "Call it on fewer rows at a time.")
+    _check_memory(
+        parts, f"This call on {X.shape[0]:,} rows", "Call it on fewer rows at a time."
+    )
 
 
 # ---- non-finite outputs ---------------------------------------------------------------
@@ -260,22 +278,28 @@ def diagnose_forward(network, params, X, rows, n_run=None):
     L = network.n_layers
     n_run = L if n_run is None else n_run
     if not all_finite(params):
-        return ("The model's weights contain inf or NaN (coefs_ / intercepts_ were "
-                "set to non-finite values), so its outputs are not finite.")
+        return (
+            "The model's weights contain inf or NaN (coefs_ / intercepts_ were "
+            "set to non-finite values), so its outputs are not finite."
+        )
     X_bad = X[rows]
     if not hasattr(X_bad, "toarray") and not all_finite(X_bad):
-        return (f"{len(_bad_rows(X_bad))} of {X.shape[0]} rows are not finite in "
-                f"{_float_name(X.dtype)}, the model's dtype: values of magnitude above "
-                f"{np.finfo(X.dtype).max:.3g} overflow it. Scale the inputs.")
+        return (
+            f"{len(_bad_rows(X_bad))} of {X.shape[0]} rows are not finite in "
+            f"{_float_name(X.dtype)}, the model's dtype: values of magnitude above "
+            f"{np.finfo(X.dtype).max:.3g} overflow it. Scale the inputs."
+        )
     for layer in range(1, n_run + 1):
         if all_finite(forward_rows(network, params, X_bad, layer)):
             continue
-        where = ("the output layer" if layer == L else
-                 f"hidden layer {layer} (of {L - 1})")
+        where = (
+            "the output layer" if layer == L else f"hidden layer {layer} (of {L - 1})"
+        )
         return _overflow_message(len(rows), X.shape[0], where, params.dtype, X_bad)
     # not reproduced row by row (chunks may round differently): name no layer
-    return _overflow_message(len(rows), X.shape[0], "the forward pass", params.dtype,
-                             X_bad)
+    return _overflow_message(
+        len(rows), X.shape[0], "the forward pass", params.dtype, X_bad
+    )
 
 
 def checked_forward(network, params, X, n_run=None, check=True):
@@ -325,9 +349,11 @@ def check_input_gradient(out, network, params, X):
 
 
 def _divergence_advice(est):
-    return ("Scale the inputs (e.g. with StandardScaler) and the targets, lower "
-            f"learning_rate_init (now {est.learning_rate_init:g}) or set max_grad_norm. "
-            "The model was left as it was before this call.")
+    return (
+        "Scale the inputs (e.g. with StandardScaler) and the targets, lower "
+        f"learning_rate_init (now {est.learning_rate_init:g}) or set max_grad_norm. "
+        "The model was left as it was before this call."
+    )
 
 
 def check_epoch_loss(est):
@@ -395,7 +421,9 @@ class Checkpoint:
             self._lists.append((value, list(value)))
             for item in value:
                 self._save(item, seen)
-        elif type(value).__module__.startswith("fcnn_sk.") and hasattr(value, "__dict__"):
+        elif type(value).__module__.startswith("fcnn_sk.") and hasattr(
+            value, "__dict__"
+        ):
             self._objects.append((value, dict(vars(value))))
             for item in vars(value).values():
                 self._save(item, seen)
@@ -420,6 +448,7 @@ def restore_on_failure(fit):
     TypeError or MemoryError: bad input, a diverging fit, too little memory) leaves
     the estimator as it was before it. Anything else (an exception from a user's
     callback, KeyboardInterrupt) leaves the model of the last completed epoch."""
+
     @functools.wraps(fit)
     def guarded(est, *args, **kwargs):
         checkpoint = Checkpoint(est)
@@ -428,6 +457,7 @@ def restore_on_failure(fit):
         except (ValueError, TypeError, MemoryError):
             checkpoint.restore()
             raise
+
     return guarded
 
 

@@ -82,12 +82,25 @@ class Memory:
 
     def direction(self, g, d):
         """``d <- -H g``; returns ``d'd``."""
-        return _compiled.kernels.lbfgs_direction(g, self.S, self.Y, self.rho, self.alpha,
-                                                 self.head, self.col, self.gamma, d)
+        return _compiled.kernels.lbfgs_direction(
+            g, self.S, self.Y, self.rho, self.alpha, self.head, self.col, self.gamma, d
+        )
 
 
-def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250313e-09,
-                   m=10, max_ls=20, callback=None, on_iteration=None, memory=None):
+def minimize_lbfgs(
+    fun_grad,
+    x0,
+    *,
+    max_iter,
+    max_fun,
+    gtol,
+    ftol=2.220446049250313e-09,
+    m=10,
+    max_ls=20,
+    callback=None,
+    on_iteration=None,
+    memory=None,
+):
     """Minimise ``f`` from ``x0`` with L-BFGS.
 
     Parameters
@@ -126,14 +139,23 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
     run = _Run(fun_grad, x0, memory or Memory(x0.size, m), max_ls)
     try:
         run.evaluate()
-        status, message = run.iterate(max_iter, max_fun, gtol, ftol, callback,
-                                      on_iteration)
+        status, message = run.iterate(
+            max_iter, max_fun, gtol, ftol, callback, on_iteration
+        )
     except KeyboardInterrupt:
         run.restore()  # the last accepted iterate
         status, message = 3, INTERRUPTED
     run.memory.x = run.x.copy()
-    return OptimizeResult(x=run.x, fun=run.f, jac=run.g, nit=run.nit, nfev=run.nfev,
-                          status=status, message=message, success=status == 0)
+    return OptimizeResult(
+        x=run.x,
+        fun=run.f,
+        jac=run.g,
+        nit=run.nit,
+        nfev=run.nfev,
+        status=status,
+        message=message,
+        success=status == 0,
+    )
 
 
 class _Run:
@@ -145,7 +167,9 @@ class _Run:
         n = x0.size
         self.fun_grad, self.memory, self.max_ls = fun_grad, memory, max_ls
         self.x = np.array(x0, dtype=np.float64).reshape(-1)
-        if memory.x is not None and np.array_equal(memory.x.astype(x0.dtype), x0.ravel()):
+        if memory.x is not None and np.array_equal(
+            memory.x.astype(x0.dtype), x0.ravel()
+        ):
             self.x = memory.x.copy()  # the unrounded iterate behind a float32 model
         self.g, self.d, self.x_try = np.empty(n), np.empty(n), np.empty(n)
         self.x_old, self.g_old = self.x.copy(), np.full(n, np.nan)
@@ -193,7 +217,9 @@ class _Run:
             # would continue with
             sy = (gd - gd_old) * stp  # s'y, with s = stp * d and y = g - g_old
             if sy > EPS * (-gd_old * stp):  # else too little curvature: keep the pairs
-                memory.add(stp, self.d, np.subtract(self.g, self.g_old, out=self.x_try), sy)
+                memory.add(
+                    stp, self.d, np.subtract(self.g, self.g_old, out=self.x_try), sy
+                )
             f_old = self.f_old
             self.accept()
             self.nit += 1

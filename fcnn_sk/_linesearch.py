@@ -39,8 +39,9 @@ class LineSearch:
         make progress (then ``stp`` is the best step found).
     """
 
-    def __init__(self, f0, g0, stp, ftol=1e-3, gtol=0.9, xtol=0.1, stpmin=0.0,
-                 stpmax=1e10):
+    def __init__(
+        self, f0, g0, stp, ftol=1e-3, gtol=0.9, xtol=0.1, stpmin=0.0, stpmax=1e10
+    ):
         self.ftol, self.gtol, self.xtol = ftol, gtol, xtol
         self.stpmin, self.stpmax = stpmin, stpmax
         self.stp, self.done = stp, False
@@ -75,17 +76,43 @@ class LineSearch:
             # function psi(stp) = phi(stp) - phi(0) - ftol * stp * phi'(0)
             gt = self.gtest
             stx, fxm, gxm, sty, fym, gym, stp, brackt = step(
-                self.stx, self.fx - self.stx * gt, self.gx - gt,
-                self.sty, self.fy - self.sty * gt, self.gy - gt,
-                stp, f - stp * gt, g - gt, brackt, self.stmin, self.stmax,
+                self.stx,
+                self.fx - self.stx * gt,
+                self.gx - gt,
+                self.sty,
+                self.fy - self.sty * gt,
+                self.gy - gt,
+                stp,
+                f - stp * gt,
+                g - gt,
+                brackt,
+                self.stmin,
+                self.stmax,
             )
             fx, gx, fy, gy = fxm + stx * gt, gxm + gt, fym + sty * gt, gym + gt
         else:
             stx, fx, gx, sty, fy, gy, stp, brackt = step(
-                self.stx, self.fx, self.gx, self.sty, self.fy, self.gy,
-                stp, f, g, brackt, self.stmin, self.stmax,
+                self.stx,
+                self.fx,
+                self.gx,
+                self.sty,
+                self.fy,
+                self.gy,
+                stp,
+                f,
+                g,
+                brackt,
+                self.stmin,
+                self.stmax,
             )
-        self.stx, self.fx, self.gx, self.sty, self.fy, self.gy = stx, fx, gx, sty, fy, gy
+        self.stx, self.fx, self.gx, self.sty, self.fy, self.gy = (
+            stx,
+            fx,
+            gx,
+            sty,
+            fy,
+            gy,
+        )
         self.brackt = brackt
         if brackt:  # bisect when the interval does not shrink fast enough
             if abs(sty - stx) >= 0.66 * self.width1:
@@ -98,7 +125,8 @@ class LineSearch:
             self.stmax = stp + XTRAPU * (stp - stx)
         stp = min(max(stp, self.stpmin), self.stpmax)
         if brackt and (
-            stp <= self.stmin or stp >= self.stmax
+            stp <= self.stmin
+            or stp >= self.stmax
             or self.stmax - self.stmin <= self.xtol * self.stmax
         ):
             stp = stx  # no further progress possible: the best step so far

@@ -20,7 +20,9 @@ def make_network(layer_units, activation, loss, **options):
     ``activation`` is one name for every hidden layer or one name per layer."""
     n_hidden = len(layer_units) - 2
     activations = [activation] * n_hidden if isinstance(activation, str) else activation
-    return _compiled.kernels.Network(list(layer_units), list(activations), loss, **options)
+    return _compiled.kernels.Network(
+        list(layer_units), list(activations), loss, **options
+    )
 
 
 def kernel_input(X):
@@ -70,8 +72,19 @@ def forward_rows(network, params, X, n_run=None):
     return out
 
 
-def train_epoch(network, params, optimizer, X_input, Y, sample_weight, order, gather,
-                batch_size, seed, grad_norms):
+def train_epoch(
+    network,
+    params,
+    optimizer,
+    X_input,
+    Y,
+    sample_weight,
+    order,
+    gather,
+    batch_size,
+    seed,
+    grad_norms,
+):
     """One epoch of mini-batch training in place on ``params`` and the optimizer's
     state buffers, through the compiled kernel: ``(loss_sum, step, n_steps, n_rows,
     interrupted)`` (see ``_kernels.train_epoch``; Ctrl-C ends the epoch at a
@@ -85,10 +98,20 @@ def train_epoch(network, params, optimizer, X_input, Y, sample_weight, order, ga
     state_1, state_2 = optimizer.kernel_state()
     return _compiled.kernels.train_epoch(
         network,
-        _compiled.kernels.Hyperparameters(optimizer.solver.name,
-                                          learning_rate=optimizer.learning_rate, **hyper),
-        params, state_1, state_2, *X_input, Y.reshape(-1), sample_weight, order,
-        batch_size=batch_size, shuffled=gather, step=optimizer.step, seed=seed,
+        _compiled.kernels.Hyperparameters(
+            optimizer.solver.name, learning_rate=optimizer.learning_rate, **hyper
+        ),
+        params,
+        state_1,
+        state_2,
+        *X_input,
+        Y.reshape(-1),
+        sample_weight,
+        order,
+        batch_size=batch_size,
+        shuffled=gather,
+        step=optimizer.step,
+        seed=seed,
         grad_norms=grad_norms,
     )
 
@@ -136,25 +159,39 @@ def loss_and_gradient(
     """
     units = layer_units_of(coefs)
     dtype = coefs[0].dtype
-    network = make_network(units, activation, loss or OUTPUT_LOSSES[out_activation],
-                           **options)
+    network = make_network(
+        units, activation, loss or OUTPUT_LOSSES[out_activation], **options
+    )
     params = pack(coefs, intercepts)
     grad = np.empty_like(params)
-    sw = np.empty(0, dtype) if sample_weight is None else np.asarray(sample_weight, dtype)
+    sw = (
+        np.empty(0, dtype)
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype)
+    )
     data, indices, indptr = kernel_input(X)
     value = _compiled.kernels.loss_grad(
-        network, params, grad, data, indices, indptr,
-        np.ascontiguousarray(Y, dtype=dtype).reshape(-1), sw, alpha,
+        network,
+        params,
+        grad,
+        data,
+        indices,
+        indptr,
+        np.ascontiguousarray(Y, dtype=dtype).reshape(-1),
+        sw,
+        alpha,
     )
     coef_grads, intercept_grads = param_views(grad, units)
     return value, coef_grads, intercept_grads
 
 
-def forward(coefs, intercepts, X, *, activation="relu", out_activation="identity",
-            **options):
+def forward(
+    coefs, intercepts, X, *, activation="relu", out_activation="identity", **options
+):
     """Network predictions for X: the output link applied to the raw outputs."""
-    network = make_network(layer_units_of(coefs), activation,
-                           OUTPUT_LOSSES[out_activation], **options)
+    network = make_network(
+        layer_units_of(coefs), activation, OUTPUT_LOSSES[out_activation], **options
+    )
     out = forward_rows(network, pack(coefs, intercepts), X)
     _compiled.kernels.apply_output_link(network, out)
     return out

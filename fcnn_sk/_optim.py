@@ -50,13 +50,15 @@ class StochasticOptimizer:
         """Before epoch ``epoch`` (0-based) of a fit of ``max_iter`` epochs."""
         if self.schedule.at_epoch is not None:
             self.learning_rate = self.schedule.at_epoch(
-                self.hyper["learning_rate_init"], epoch, max_iter)
+                self.hyper["learning_rate_init"], epoch, max_iter
+            )
 
     def epoch_ends(self, time_step):
         """After an epoch, ``time_step`` samples seen in all."""
         if self.schedule.after_epoch is not None:
             self.learning_rate = self.schedule.after_epoch(
-                self.hyper["learning_rate_init"], time_step, self.hyper["power_t"])
+                self.hyper["learning_rate_init"], time_step, self.hyper["power_t"]
+            )
 
     def stalled(self, msg, verbose):
         """No improvement for ``n_iter_no_change`` epochs: stop (True), or, for the

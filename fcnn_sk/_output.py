@@ -86,7 +86,10 @@ def hidden_layer_index(estimator, layer):
     n_hidden = estimator.n_layers_ - 2
     if n_hidden == 0:
         raise ValueError("The fitted network has no hidden layer to transform to.")
-    if not isinstance(layer, Integral | np.integer) or not -n_hidden <= layer < n_hidden:
+    if (
+        not isinstance(layer, Integral | np.integer)
+        or not -n_hidden <= layer < n_hidden
+    ):
         raise ValueError(
             f"layer must be an integer in [{-n_hidden}, {n_hidden}), got {layer!r}."
         )

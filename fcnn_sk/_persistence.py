@@ -36,11 +36,14 @@ def _layout_1_to_2(state):
     o = vars(old)
     optimizer = StochasticOptimizer.__new__(StochasticOptimizer)
     optimizer.solver_name, optimizer.schedule_name = o["solver"], o["schedule"]
-    optimizer.hyper = {"learning_rate_init": o["learning_rate_init"],
-                       "power_t": o["power_t"]}  # the rest is read at the next fit
+    optimizer.hyper = {
+        "learning_rate_init": o["learning_rate_init"],
+        "power_t": o["power_t"],
+    }  # the rest is read at the next fit
     optimizer.learning_rate, optimizer.step = o["learning_rate"], o["step"]
-    optimizer.state = ([o["state_1"], o["state_2"]] if o["solver"] == "adam"
-                       else [o["state_1"]])
+    optimizer.state = (
+        [o["state_1"], o["state_2"]] if o["solver"] == "adam" else [o["state_1"]]
+    )
     monitor = Monitor(state.get("tol", 1e-4), state.get("early_stopping", False))
     monitor.count, monitor.best_watched = count, best_watched
     monitor.best_loss = state.get("best_loss_", monitor.best_loss)

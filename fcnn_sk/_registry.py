@@ -68,14 +68,24 @@ class Activation:
 
 ACTIVATIONS = _table(
     Activation("identity", "``z``", onnx.identity),
-    Activation("logistic", "the logistic sigmoid ``1 / (1 + exp(-z))``", onnx.logistic,
-               glorot_factor=2.0),
+    Activation(
+        "logistic",
+        "the logistic sigmoid ``1 / (1 + exp(-z))``",
+        onnx.logistic,
+        glorot_factor=2.0,
+    ),
     Activation("tanh", "the hyperbolic tangent", onnx.tanh),
     Activation("relu", "``max(z, 0)``", onnx.relu),
-    Activation("leaky_relu", "``z`` above zero, ``negative_slope * z`` below", onnx.leaky_relu,
-               params=("negative_slope",)),
+    Activation(
+        "leaky_relu",
+        "``z`` above zero, ``negative_slope * z`` below",
+        onnx.leaky_relu,
+        params=("negative_slope",),
+    ),
     Activation("elu", "``z`` above zero, ``exp(z) - 1`` below", onnx.elu),
-    Activation("gelu", "``z * Phi(z)``, Phi the normal CDF (exact, with erf)", onnx.gelu),
+    Activation(
+        "gelu", "``z * Phi(z)``, Phi the normal CDF (exact, with erf)", onnx.gelu
+    ),
     Activation("softplus", "``log(1 + exp(z))``", onnx.softplus),
     Activation("swish", "``z * sigmoid(z)``", onnx.swish),
 )
@@ -113,20 +123,38 @@ class Loss:
 
 
 LOSSES = _table(
-    Loss("squared_error", "identity", "regression", "half squared error",
-         canonical=True),
-    Loss("binary_log_loss", "logistic", "classification",
-         "log-loss of a sigmoid per output (binary and multilabel targets)",
-         canonical=True),
-    Loss("log_loss", "softmax", "classification",
-         "multinomial log-loss of a softmax (multiclass targets)", canonical=True),
-    Loss("poisson", "exp", "regression",
-         "half Poisson deviance with a log link (targets must be non-negative)",
-         canonical=True),
+    Loss(
+        "squared_error", "identity", "regression", "half squared error", canonical=True
+    ),
+    Loss(
+        "binary_log_loss",
+        "logistic",
+        "classification",
+        "log-loss of a sigmoid per output (binary and multilabel targets)",
+        canonical=True,
+    ),
+    Loss(
+        "log_loss",
+        "softmax",
+        "classification",
+        "multinomial log-loss of a softmax (multiclass targets)",
+        canonical=True,
+    ),
+    Loss(
+        "poisson",
+        "exp",
+        "regression",
+        "half Poisson deviance with a log link (targets must be non-negative)",
+        canonical=True,
+    ),
     Loss("absolute_error", "identity", "regression", "absolute error"),
-    Loss("huber", "identity", "regression",
-         "Huber loss: squared within ``huber_delta`` of the target, linear beyond",
-         params=("huber_delta",)),
+    Loss(
+        "huber",
+        "identity",
+        "regression",
+        "Huber loss: squared within ``huber_delta`` of the target, linear beyond",
+        params=("huber_delta",),
+    ),
 )
 
 #: output activation -> its canonical loss
@@ -166,13 +194,25 @@ class Solver:
 
 
 SOLVERS = _table(
-    Solver("lbfgs", "L-BFGS on the full data (the iterates of scipy's L-BFGS-B "
-           "without bounds, as scikit-learn gets them)", stochastic=False,
-           params=("max_fun",)),
-    Solver("sgd", "stochastic gradient descent with momentum",
-           params=("momentum", "nesterovs_momentum"), state=("velocity",)),
-    Solver("adam", "Adam", params=("beta_1", "beta_2", "epsilon"),
-           state=("first_moment", "second_moment")),
+    Solver(
+        "lbfgs",
+        "L-BFGS on the full data (the iterates of scipy's L-BFGS-B "
+        "without bounds, as scikit-learn gets them)",
+        stochastic=False,
+        params=("max_fun",),
+    ),
+    Solver(
+        "sgd",
+        "stochastic gradient descent with momentum",
+        params=("momentum", "nesterovs_momentum"),
+        state=("velocity",),
+    ),
+    Solver(
+        "adam",
+        "Adam",
+        params=("beta_1", "beta_2", "epsilon"),
+        state=("first_moment", "second_moment"),
+    ),
     Solver("rmsprop", "RMSprop", params=("rho", "epsilon"), state=("mean_square",)),
 )
 
@@ -214,24 +254,34 @@ class Schedule:
 
 SCHEDULES = _table(
     Schedule("constant", "``learning_rate_init`` throughout"),
-    Schedule("invscaling",
-             "``learning_rate_init / (t + 1) ** power_t`` after each epoch, t the "
-             "number of samples seen",
-             after_epoch=lambda lr, t, power_t: lr / _power(t + 1, power_t)),
-    Schedule("adaptive",
-             "divided by 5 each time ``n_iter_no_change`` epochs bring no improvement "
-             "of the stopping criterion (training loss, or validation score with "
-             "early stopping); training stops once it falls below 1e-6",
-             reduces=True),
-    Schedule("cosine",
-             "cosine annealing from ``learning_rate_init`` towards zero over "
-             "``max_iter`` epochs of each fit",
-             at_epoch=lambda lr, epoch, max_iter: (
-                 0.5 * lr * (1 + math.cos(math.pi * epoch / max_iter)))),
-    Schedule("plateau",
-             "like 'adaptive', but watching the validation data (``X_val`` or the "
-             "early-stopping split) by ``validation_metric`` whenever there is some",
-             reduces=True, watches_validation=True),
+    Schedule(
+        "invscaling",
+        "``learning_rate_init / (t + 1) ** power_t`` after each epoch, t the "
+        "number of samples seen",
+        after_epoch=lambda lr, t, power_t: lr / _power(t + 1, power_t),
+    ),
+    Schedule(
+        "adaptive",
+        "divided by 5 each time ``n_iter_no_change`` epochs bring no improvement "
+        "of the stopping criterion (training loss, or validation score with "
+        "early stopping); training stops once it falls below 1e-6",
+        reduces=True,
+    ),
+    Schedule(
+        "cosine",
+        "cosine annealing from ``learning_rate_init`` towards zero over "
+        "``max_iter`` epochs of each fit",
+        at_epoch=lambda lr, epoch, max_iter: (
+            0.5 * lr * (1 + math.cos(math.pi * epoch / max_iter))
+        ),
+    ),
+    Schedule(
+        "plateau",
+        "like 'adaptive', but watching the validation data (``X_val`` or the "
+        "early-stopping split) by ``validation_metric`` whenever there is some",
+        reduces=True,
+        watches_validation=True,
+    ),
 )
 
 
@@ -257,18 +307,32 @@ class Initializer:
 
 
 INITIALIZERS = _table(
-    Initializer("glorot_uniform",
-                "scikit-learn's exact draw: uniform within "
-                "``sqrt(factor / (fan_in + fan_out))``, intercepts drawn too",
-                glorot_uniform),
-    Initializer("glorot_normal", "normal, std ``sqrt(2 / (fan_in + fan_out))``",
-                normal(lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)))),
-    Initializer("he_uniform", "uniform within ``sqrt(6 / fan_in)``",
-                uniform(lambda fan_in, fan_out: math.sqrt(6.0 / fan_in))),
-    Initializer("he_normal", "normal, std ``sqrt(2 / fan_in)``",
-                normal(lambda fan_in, fan_out: math.sqrt(2.0 / fan_in))),
-    Initializer("lecun_normal", "normal, std ``sqrt(1 / fan_in)``",
-                normal(lambda fan_in, fan_out: math.sqrt(1.0 / fan_in))),
+    Initializer(
+        "glorot_uniform",
+        "scikit-learn's exact draw: uniform within "
+        "``sqrt(factor / (fan_in + fan_out))``, intercepts drawn too",
+        glorot_uniform,
+    ),
+    Initializer(
+        "glorot_normal",
+        "normal, std ``sqrt(2 / (fan_in + fan_out))``",
+        normal(lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out))),
+    ),
+    Initializer(
+        "he_uniform",
+        "uniform within ``sqrt(6 / fan_in)``",
+        uniform(lambda fan_in, fan_out: math.sqrt(6.0 / fan_in)),
+    ),
+    Initializer(
+        "he_normal",
+        "normal, std ``sqrt(2 / fan_in)``",
+        normal(lambda fan_in, fan_out: math.sqrt(2.0 / fan_in)),
+    ),
+    Initializer(
+        "lecun_normal",
+        "normal, std ``sqrt(1 / fan_in)``",
+        normal(lambda fan_in, fan_out: math.sqrt(1.0 / fan_in)),
+    ),
 )
 
 #: every registry, by the estimator parameter that names its entries

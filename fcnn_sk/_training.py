@@ -77,10 +77,10 @@ class TrainingState:
     def __init__(self, optimizer, random_state, monitor):
         self.optimizer = optimizer
         self.random_state = random_state  # shuffles; seeds the dropout masks
-        self.seeded_from = None           # the ``random_state`` parameter it came from
+        self.seeded_from = None  # the ``random_state`` parameter it came from
         self.dropout_seed = None
         self.monitor = monitor
-        self.order = None                 # the rows in their last shuffled order
+        self.order = None  # the rows in their last shuffled order
 
     def rows(self, n_samples, shuffle):
         """The row order to go on from: the last shuffled one (shuffled in place each
@@ -107,10 +107,16 @@ class _Epochs:
         self.norms = np.zeros(self.network.n_layers)
         # early stopping and 'plateau' watch the validation data when there is some
         self.watch_val = val is not None and (
-            est.early_stopping or self.state.optimizer.schedule.watches_validation)
+            est.early_stopping or self.state.optimizer.schedule.watches_validation
+        )
         # scikit-learn's callbacks: one task per epoch; a callback may stop the fit
-        self.tasks = FitTasks(est, plan.fit.X, plan.fit.y, plan.fit.sample_weight,
-                              1 if incremental else est.max_iter)
+        self.tasks = FitTasks(
+            est,
+            plan.fit.X,
+            plan.fit.y,
+            plan.fit.sample_weight,
+            1 if incremental else est.max_iter,
+        )
 
     def run(self):
         est, monitor = self.est, self.state.monitor
@@ -154,10 +160,24 @@ class _Epochs:
         optimizer.epoch_begins(epoch, est.max_iter)
         # dropout masks: the kept seed plus the epochs trained so far, so every epoch
         # of a model, over any number of calls, gets its own masks
-        seed = 0 if state.dropout_seed is None else state.dropout_seed + len(est.loss_curve_)
-        result = train_epoch(self.network, est._params, optimizer, self.input, fit.Y,
-                             fit.kernel_weights(), self.order, est.shuffle,
-                             self.batch_size, seed, self.norms)
+        seed = (
+            0
+            if state.dropout_seed is None
+            else state.dropout_seed + len(est.loss_curve_)
+        )
+        result = train_epoch(
+            self.network,
+            est._params,
+            optimizer,
+            self.input,
+            fit.Y,
+            fit.kernel_weights(),
+            self.order,
+            est.shuffle,
+            self.batch_size,
+            seed,
+            self.norms,
+        )
         optimizer.step = result.step
         if result.n_rows == 0:
             return result.interrupted
@@ -184,8 +204,13 @@ class _Epochs:
             return
         score = est._score_validation(self.val.X, self.val.y, self.val.sample_weight)
         loss = _compiled.kernels.loss_grad(
-            self.network, est._params, np.empty(0, est._params.dtype), *self.val_input,
-            self.val.Y.reshape(-1), self.val.kernel_weights(), est.alpha,
+            self.network,
+            est._params,
+            np.empty(0, est._params.dtype),
+            *self.val_input,
+            self.val.Y.reshape(-1),
+            self.val.kernel_weights(),
+            est.alpha,
         )
         est.validation_scores_.append(score)
         est.validation_loss_curve_.append(loss)
@@ -203,8 +228,10 @@ class _Epochs:
         if monitor.count <= est.n_iter_no_change:
             return False
         what = "Validation score" if self.watch_val else "Training loss"
-        msg = (f"{what} did not improve more than tol={est.tol:f} for "
-               f"{est.n_iter_no_change} consecutive epochs.")
+        msg = (
+            f"{what} did not improve more than tol={est.tol:f} for "
+            f"{est.n_iter_no_change} consecutive epochs."
+        )
         if self.state.optimizer.stalled(msg, est.verbose):
             return True
         monitor.count = 0
@@ -225,6 +252,7 @@ def train_lbfgs(est, fit):
     params = est._params
     args = (*kernel_input(fit.X), fit.Y.reshape(-1), fit.kernel_weights(), est.alpha)
     if params.dtype == np.float64:
+
         def loss_grad(x, g):
             return _compiled.kernels.loss_grad(network, x, g, *args)
     else:
@@ -246,8 +274,13 @@ def train_lbfgs(est, fit):
     tasks = FitTasks(est, fit.X, fit.y, fit.sample_weight, est.max_iter, lbfgs=True)
     loss_grad, on_iteration = tasks.lbfgs_hooks(loss_grad)
     result = minimize_lbfgs(
-        loss_grad, params, max_iter=est.max_iter, max_fun=est.max_fun, gtol=est.tol,
-        callback=report if est.verbose else None, on_iteration=on_iteration,
+        loss_grad,
+        params,
+        max_iter=est.max_iter,
+        max_fun=est.max_fun,
+        gtol=est.tol,
+        callback=report if est.verbose else None,
+        on_iteration=on_iteration,
         memory=est._lbfgs_memory,
     )
     if result.status == 3:

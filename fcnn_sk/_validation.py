@@ -33,7 +33,9 @@ class FitData:
 
     def take(self, rows):
         return FitData(
-            self.X[rows], self.y[rows], self.Y[rows],
+            self.X[rows],
+            self.y[rows],
+            self.Y[rows],
             None if self.sample_weight is None else self.sample_weight[rows],
         )
 
@@ -41,7 +43,9 @@ class FitData:
         if self.X.dtype == dtype:
             return self
         return FitData(
-            self.X.astype(dtype), self.y, self.Y.astype(dtype),
+            self.X.astype(dtype),
+            self.y,
+            self.Y.astype(dtype),
             None if self.sample_weight is None else self.sample_weight.astype(dtype),
         )
 
@@ -72,11 +76,20 @@ class FitPlan:
 def validate_X(est, X, y="no_validation", reset=False):
     """``validate_data`` as every method of the estimators uses it: dense
     C-contiguous or sparse CSR/CSC, float32 kept, anything else float64."""
-    y_options = {} if isinstance(y, str) else {
-        "multi_output": True, "y_numeric": not is_classifier(est)}
+    y_options = (
+        {}
+        if isinstance(y, str)
+        else {"multi_output": True, "y_numeric": not is_classifier(est)}
+    )
     return validate_data(
-        est, X, y, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
-        order="C", reset=reset, **y_options,
+        est,
+        X,
+        y,
+        accept_sparse=["csr", "csc"],
+        dtype=(np.float64, np.float32),
+        order="C",
+        reset=reset,
+        **y_options,
     )
 
 
@@ -86,7 +99,9 @@ def hidden_sizes(est):
     sizes = list(sizes) if np.iterable(sizes) else [sizes]
     for s in sizes:
         if not isinstance(s, Integral | np.integer) or isinstance(s, bool) or s <= 0:
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {sizes}."
+            )
     return [int(s) for s in sizes]
 
 
@@ -124,7 +139,9 @@ def _check_layer_options(est, n_hidden):
 def _check_weights(sample_weight, X):
     if sample_weight is None:
         return None
-    return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+    return _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
 
 
 def _batch_size(est, n_samples):
@@ -151,9 +168,13 @@ def validate_fit(est, X, y, sample_weight, incremental, classes, validation):
     first_pass = not hasattr(est, "coefs_") or (not est.warm_start and not incremental)
     X, y = validate_X(est, X, y, reset=first_pass)
     if sp.issparse(X) and est.input_dropout > 0:
-        raise ValueError("input_dropout is not supported for sparse X; pass a dense array.")
+        raise ValueError(
+            "input_dropout is not supported for sparse X; pass a dense array."
+        )
     y, Y, commit, encode = est._encode_targets(y, incremental, first_pass, classes)
-    sample_weight = est._fit_sample_weight(y, _check_weights(sample_weight, X), incremental)
+    sample_weight = est._fit_sample_weight(
+        y, _check_weights(sample_weight, X), incremental
+    )
     fit = FitData(X, y, Y, sample_weight)
     units = [X.shape[1], *hidden, fit.Y.shape[1]]
     if not first_pass and units != layer_units_of(est.coefs_):
@@ -198,7 +219,9 @@ def split_validation(est, fit, random_state):
         if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts):
             stratify = fit.y
     train, val = train_test_split(
-        np.arange(n), random_state=random_state, test_size=est.validation_fraction,
+        np.arange(n),
+        random_state=random_state,
+        test_size=est.validation_fraction,
         stratify=stratify,
     )
     return fit.take(train), fit.take(val)

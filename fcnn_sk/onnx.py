@@ -61,8 +61,13 @@ from ._validation import per_layer
 
 __all__ = ["HIDDEN_FORMS", "OUTPUT_FORMS", "to_onnx"]
 
-_INPUT_TYPES = [FloatTensorType, DoubleTensorType, Int64TensorType, Int32TensorType,
-                BooleanTensorType]
+_INPUT_TYPES = [
+    FloatTensorType,
+    DoubleTensorType,
+    Int64TensorType,
+    Int32TensorType,
+    BooleanTensorType,
+]
 
 
 class _Graph:
@@ -81,8 +86,11 @@ class _Graph:
         self.scope = scope
         self.container = container
         self.double = isinstance(input_type, DoubleTensorType)
-        self.proto = onnx_proto.TensorProto.DOUBLE if self.double else \
-            onnx_proto.TensorProto.FLOAT
+        self.proto = (
+            onnx_proto.TensorProto.DOUBLE
+            if self.double
+            else onnx_proto.TensorProto.FLOAT
+        )
         self.dtype = np.float64 if self.double else np.float32
         self.opset = container.target_opset_onnx
         self._consts = {}
@@ -90,8 +98,12 @@ class _Graph:
     def op(self, op_type, *inputs, output=None, domain="", **attrs):
         output = output or self.scope.get_unique_variable_name(op_type.lower())
         self.container.add_node(
-            op_type, list(inputs), output, op_domain=domain,
-            name=self.scope.get_unique_operator_name(op_type), **attrs,
+            op_type,
+            list(inputs),
+            output,
+            op_domain=domain,
+            name=self.scope.get_unique_operator_name(op_type),
+            **attrs,
         )
         return output
 
@@ -102,16 +114,18 @@ class _Graph:
         if key is not None and key in self._consts:
             return self._consts[key]
         init = self.scope.get_unique_variable_name(name)
-        self.container.add_initializer(init, self.proto, list(value.shape),
-                                       value.ravel())
+        self.container.add_initializer(
+            init, self.proto, list(value.shape), value.ravel()
+        )
         if key is not None:
             self._consts[key] = init
         return init
 
     def polynomial(self, coefs, t):
         """``sum_i coefs[i] * t**i`` by Horner's rule."""
-        acc = self.op("Add", self.op("Mul", t, self.const(coefs[-1])),
-                      self.const(coefs[-2]))
+        acc = self.op(
+            "Add", self.op("Mul", t, self.const(coefs[-1])), self.const(coefs[-2])
+        )
         for c in coefs[-3::-1]:
             acc = self.op("Add", self.op("Mul", acc, t), self.const(c))
         return acc
@@ -123,6 +137,7 @@ HIDDEN_FORMS = {name: entry.onnx for name, entry in ACTIVATIONS.items()}
 
 
 # --- checks --------------------------------------------------------------------------
+
 
 def _check_exportable(model):
     """Raise a ValueError naming whatever of the fitted ``model`` has no ONNX form."""
@@ -181,6 +196,7 @@ def _is_multilabel(model):
 
 # --- shape calculators and converters ---------------------------------------------
 
+
 def _float_type(operator):
     """The tensor type of the graph's float outputs: double for a double input."""
     inp = operator.inputs[0].type
@@ -195,7 +211,8 @@ def _classifier_shapes(operator):
     classes = get_label_classes(operator.scope_inst, model)
     label_type = StringTensorType if _label_kind(classes) == "str" else Int64TensorType
     operator.outputs[0].type = label_type(
-        [n, len(classes)] if _is_multilabel(model) else [n])
+        [n, len(classes)] if _is_multilabel(model) else [n]
+    )
     operator.outputs[1].type = _float_type(operator)([n, len(classes)])
 
 
@@ -237,23 +254,36 @@ def _convert_classifier(scope, operator, container):
     if _is_multilabel(model):
         # predict: the indicator matrix of probabilities above 0.5
         g.op("Identity", p, output=proba_out)
-        g.op("Cast", g.op("Greater", p, g.const(0.5)), output=label_out,
-             to=onnx_proto.TensorProto.INT64)
+        g.op(
+            "Cast",
+            g.op("Greater", p, g.const(0.5)),
+            output=label_out,
+            to=onnx_proto.TensorProto.INT64,
+        )
         return
     if model.n_outputs_ == 1:
         # one logistic output: probabilities [1 - p, p], class 1 where p > 0.5
         g.op("Concat", g.op("Sub", g.const(1.0), p), p, output=proba_out, axis=1)
-        index = g.op("Reshape", g.op("Cast", g.op("Greater", p, g.const(0.5)),
-                                     to=onnx_proto.TensorProto.INT64),
-                     _int64_const(g, [-1]))
+        index = g.op(
+            "Reshape",
+            g.op(
+                "Cast",
+                g.op("Greater", p, g.const(0.5)),
+                to=onnx_proto.TensorProto.INT64,
+            ),
+            _int64_const(g, [-1]),
+        )
     else:
         g.op("Identity", p, output=proba_out)
         index = g.op("ArgMax", proba_out, axis=1, keepdims=0)
     if _label_kind(classes) == "str":
         table = g.scope.get_unique_variable_name("classes")
-        g.container.add_initializer(table, onnx_proto.TensorProto.STRING,
-                                    [len(classes)],
-                                    [str(c).encode("utf-8") for c in classes])
+        g.container.add_initializer(
+            table,
+            onnx_proto.TensorProto.STRING,
+            [len(classes)],
+            [str(c).encode("utf-8") for c in classes],
+        )
     else:
         table = _int64_const(g, classes.astype(np.int64))
     g.op("Gather", table, index, output=label_out, axis=0)
@@ -262,8 +292,9 @@ def _convert_classifier(scope, operator, container):
 def _int64_const(g, values):
     name = g.scope.get_unique_variable_name("int64")
     values = np.asarray(values, dtype=np.int64)
-    g.container.add_initializer(name, onnx_proto.TensorProto.INT64, list(values.shape),
-                                values)
+    g.container.add_initializer(
+        name, onnx_proto.TensorProto.INT64, list(values.shape), values
+    )
     return name
 
 
@@ -275,12 +306,21 @@ def _convert_regressor(scope, operator, container):
 
 
 update_registered_converter(
-    FCNNClassifier, "FcnnSkFCNNClassifier", _classifier_shapes, _convert_classifier,
-    options={"zipmap": [True, False, "columns"], "nocl": [True, False],
-             "output_class_labels": [False, True]},
+    FCNNClassifier,
+    "FcnnSkFCNNClassifier",
+    _classifier_shapes,
+    _convert_classifier,
+    options={
+        "zipmap": [True, False, "columns"],
+        "nocl": [True, False],
+        "output_class_labels": [False, True],
+    },
 )
 update_registered_converter(
-    FCNNRegressor, "FcnnSkFCNNRegressor", _regressor_shapes, _convert_regressor,
+    FCNNRegressor,
+    "FcnnSkFCNNRegressor",
+    _regressor_shapes,
+    _convert_regressor,
 )
 
 

@@ -73,8 +73,14 @@ def initial_params(est, X, y):
     exception: they move to ~1e-300 * gradient, so anything that small is zero.
     """
     probe = clone(est).set_params(
-        solver="sgd", momentum=0.0, learning_rate_init=1e-300, learning_rate="constant",
-        max_iter=1, warm_start=False, early_stopping=False, weight_decay=0.0,
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=1e-300,
+        learning_rate="constant",
+        max_iter=1,
+        warm_start=False,
+        early_stopping=False,
+        weight_decay=0.0,
         max_grad_norm=None,
     )
     probe.fit(X, y)
@@ -82,8 +88,10 @@ def initial_params(est, X, y):
     def restore_zeros(a):
         return np.where(np.abs(a) < 1e-250, 0.0, a).astype(a.dtype)
 
-    return ([restore_zeros(c) for c in probe.coefs_],
-            [restore_zeros(b) for b in probe.intercepts_])
+    return (
+        [restore_zeros(c) for c in probe.coefs_],
+        [restore_zeros(b) for b in probe.intercepts_],
+    )
 
 
 def encoded_targets(est, y):
@@ -101,8 +109,14 @@ def oracle_grad_fn(est, X, y, sample_weight=None):
 
     def grad(params):
         _, gc, gi = reference_loss_and_gradient(
-            params[:n], params[n:], X, Y, sample_weight, activation=est.activation,
-            out_activation=est.out_activation_, alpha=est.alpha,
+            params[:n],
+            params[n:],
+            X,
+            Y,
+            sample_weight,
+            activation=est.activation,
+            out_activation=est.out_activation_,
+            alpha=est.alpha,
         )
         return gc + gi
 
@@ -127,7 +141,9 @@ _rng_small = np.random.RandomState(0)
 X_SMALL = _rng_small.randn(60, 5)
 Y_SMALL_BIN = (X_SMALL[:, 0] + X_SMALL[:, 1] > 0).astype(int)
 Y_SMALL_MULTI = np.digitize(X_SMALL[:, 0] + 0.5 * X_SMALL[:, 2], [-0.5, 0.5])
-Y_SMALL_REG = X_SMALL @ np.array([1.0, -2.0, 0.5, 0.0, 1.0]) + 0.1 * _rng_small.randn(60)
+Y_SMALL_REG = X_SMALL @ np.array([1.0, -2.0, 0.5, 0.0, 1.0]) + 0.1 * _rng_small.randn(
+    60
+)
 Y_SMALL_ML = np.c_[Y_SMALL_BIN, X_SMALL[:, 2] > 0, X_SMALL[:, 3] > 0.3].astype(int)
 Y_SMALL_REG2 = np.c_[Y_SMALL_REG, X_SMALL[:, 1] ** 2 - 1.0]
 Y_SMALL_POIS = _rng_small.poisson(np.exp(0.3 * X_SMALL[:, 0])).astype(float)

@@ -39,8 +39,9 @@ def problem(dtype):
 
 
 def network_and_params(dtype, dropout=None):
-    network = make_network([N_FEATURES, *HIDDEN, N_CLASSES], "relu", "log_loss",
-                           dropout=dropout)
+    network = make_network(
+        [N_FEATURES, *HIDDEN, N_CLASSES], "relu", "log_loss", dropout=dropout
+    )
     rng = np.random.default_rng(1)
     return network, rng.normal(scale=0.03, size=network.n_params).astype(dtype)
 
@@ -58,17 +59,31 @@ def epoch():
         state = [params.copy(), np.zeros_like(params), np.zeros_like(params)]
         norms = np.zeros(network.n_layers)
         result = kernels.train_epoch(
-            network, hyper, *state, *kernel_input(X), Y.reshape(-1), no_weights, rows,
-            batch_size=BATCH, shuffled=True, step=3, seed=11, grad_norms=norms)
+            network,
+            hyper,
+            *state,
+            *kernel_input(X),
+            Y.reshape(-1),
+            no_weights,
+            rows,
+            batch_size=BATCH,
+            shuffled=True,
+            step=3,
+            seed=11,
+            grad_norms=norms,
+        )
         return result, state, norms
 
     ready()
     result, state, norms = run(order)
     returned_at = time.monotonic()
-    replay, replay_state, replay_norms = run(order[:result.n_rows])
+    replay, replay_state, replay_norms = run(order[: result.n_rows])
     return dict(
-        n_samples=N_SAMPLES, batch=BATCH, returned_at=returned_at,
-        result=result._asdict(), replay=replay._asdict(),
+        n_samples=N_SAMPLES,
+        batch=BATCH,
+        returned_at=returned_at,
+        result=result._asdict(),
+        replay=replay._asdict(),
         same_state=all(np.array_equal(a, b) for a, b in zip(state, replay_state)),
         same_norms=bool(np.array_equal(norms, replay_norms)),
         trained=not np.array_equal(state[0], params),
@@ -103,11 +118,17 @@ def forward_rows():
     network, params = network_and_params(np.float64)
     out = np.full((N_SAMPLES, N_CLASSES), np.nan)
     seen = interrupt_records(lambda: int(np.isfinite(out[:, 0]).sum()))
-    raised, returned_at = interrupted(lambda: kernels.forward_rows(
-        network, params, *kernel_input(X), out, None, 2048))
-    return dict(n_samples=N_SAMPLES, chunk=2048, raised=raised,
-                returned_at=returned_at, rows_at_signal=seen.get("at_signal"),
-                rows_written=int(np.isfinite(out[:, 0]).sum()))
+    raised, returned_at = interrupted(
+        lambda: kernels.forward_rows(network, params, *kernel_input(X), out, None, 2048)
+    )
+    return dict(
+        n_samples=N_SAMPLES,
+        chunk=2048,
+        raised=raised,
+        returned_at=returned_at,
+        rows_at_signal=seen.get("at_signal"),
+        rows_written=int(np.isfinite(out[:, 0]).sum()),
+    )
 
 
 def loss_grad():
@@ -118,8 +139,18 @@ def loss_grad():
     no_weights = np.empty(0)
     grad = np.empty_like(params)
     seen = interrupt_records(grad.copy)
-    raised, returned_at = interrupted(lambda: kernels.loss_grad(
-        network, params, grad, *kernel_input(X), Y.reshape(-1), no_weights, 0.0, CHUNK))
+    raised, returned_at = interrupted(
+        lambda: kernels.loss_grad(
+            network,
+            params,
+            grad,
+            *kernel_input(X),
+            Y.reshape(-1),
+            no_weights,
+            0.0,
+            CHUNK,
+        )
+    )
     signal.signal(signal.SIGINT, signal.default_int_handler)
     n_chunks = -(-N_SAMPLES // CHUNK)
     chunks_at_signal = None
@@ -129,15 +160,27 @@ def loss_grad():
         total, part = np.zeros_like(params), np.empty_like(params)
         for j in range(n_chunks):
             rows = slice(j * CHUNK, (j + 1) * CHUNK)
-            kernels.loss_grad(network, params, part, *kernel_input(X[rows]),
-                              Y[rows].reshape(-1), no_weights, 0.0, CHUNK)
+            kernels.loss_grad(
+                network,
+                params,
+                part,
+                *kernel_input(X[rows]),
+                Y[rows].reshape(-1),
+                no_weights,
+                0.0,
+                CHUNK,
+            )
             total += part * (len(X[rows]) / N_SAMPLES)
             scale = np.abs(total).max()
             if np.allclose(seen["at_signal"], total, rtol=1e-9, atol=1e-12 * scale):
                 chunks_at_signal = j + 1
                 break
-    return dict(n_chunks=n_chunks, raised=raised, returned_at=returned_at,
-                chunks_at_signal=chunks_at_signal)
+    return dict(
+        n_chunks=n_chunks,
+        raised=raised,
+        returned_at=returned_at,
+        chunks_at_signal=chunks_at_signal,
+    )
 
 
 def fit():
@@ -157,9 +200,14 @@ def fit():
         est.fit(X, y)
     returned_at = time.monotonic()
     return dict(
-        n_samples=N_SAMPLES, returned_at=returned_at, calls=len(results),
-        result=results[0]._asdict(), n_iter=est.n_iter_, t=est.t_,
-        n_losses=len(est.loss_curve_), step=est._training.optimizer.step,
+        n_samples=N_SAMPLES,
+        returned_at=returned_at,
+        calls=len(results),
+        result=results[0]._asdict(),
+        n_iter=est.n_iter_,
+        t=est.t_,
+        n_losses=len(est.loss_curve_),
+        step=est._training.optimizer.step,
         warnings=[str(w.message) for w in caught],
         predicts=bool(np.isfinite(est.predict_proba(X[:100])).all()),
     )
@@ -167,8 +215,11 @@ def fit():
 
 if __name__ == "__main__":
     if sys.argv[1] == "kernels":
-        report = {"epoch": epoch(), "forward_rows": forward_rows(),
-                  "loss_grad": loss_grad()}
+        report = {
+            "epoch": epoch(),
+            "forward_rows": forward_rows(),
+            "loss_grad": loss_grad(),
+        }
     else:
         report = {"fit": fit()}
     print(json.dumps(report), flush=True)

@@ -228,9 +228,22 @@ def _rmsprop_step(g, lr, t, s1, s2, h):
 SOLVER_STEPS = {"sgd": _sgd_step, "adam": _adam_step, "rmsprop": _rmsprop_step}
 
 
-def reference_training(solver, params, n_coefs, grad_fn, lrs, *, momentum=0.0,
-                       nesterov=True, beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-8,
-                       weight_decay=0.0, max_grad_norm=None):
+def reference_training(
+    solver,
+    params,
+    n_coefs,
+    grad_fn,
+    lrs,
+    *,
+    momentum=0.0,
+    nesterov=True,
+    beta_1=0.9,
+    beta_2=0.999,
+    rho=0.9,
+    epsilon=1e-8,
+    weight_decay=0.0,
+    max_grad_norm=None,
+):
     """Full-batch training in numpy, one step per learning rate in ``lrs``.
 
     The gradient's global norm clipped to ``max_grad_norm``; decoupled weight decay
@@ -239,8 +252,14 @@ def reference_training(solver, params, n_coefs, grad_fn, lrs, *, momentum=0.0,
     after every step.
     """
     step = SOLVER_STEPS[solver]
-    hyper = dict(momentum=momentum, nesterov=nesterov, beta_1=beta_1, beta_2=beta_2,
-                 rho=rho, epsilon=epsilon)
+    hyper = dict(
+        momentum=momentum,
+        nesterov=nesterov,
+        beta_1=beta_1,
+        beta_2=beta_2,
+        rho=rho,
+        epsilon=epsilon,
+    )
     params = [np.asarray(p, np.float64).copy() for p in params]
     s1 = [np.zeros_like(p) for p in params]
     s2 = [np.zeros_like(p) for p in params]
@@ -304,9 +323,7 @@ def _hidden_activation_names(activation, n_hidden):
         return [activation] * n_hidden
     names = list(activation)
     if len(names) != n_hidden:
-        raise ValueError(
-            f"{len(names)} activations given for {n_hidden} hidden layers"
-        )
+        raise ValueError(f"{len(names)} activations given for {n_hidden} hidden layers")
     return names
 
 
@@ -424,9 +441,7 @@ def reference_loss_and_gradient(
     )
     S = s.sum()
 
-    zs, activations = reference_preactivations(
-        coefs, intercepts, X, activation=names
-    )
+    zs, activations = reference_preactivations(coefs, intercepts, X, activation=names)
     out_fn, per_sample_loss = OUTPUT_ACTIVATIONS[out_activation]
     z_out = zs[-1]
 

@@ -103,9 +103,11 @@ def random_problem():
 def use_kernel_build(monkeypatch):
     """Function ``(name)`` that makes the package run that kernel build (a key of
     ``_compiled.available()``) until the test ends."""
+
     def use(name):
         monkeypatch.setattr(_compiled, "kernels", _compiled.available()[name])
         monkeypatch.setattr(_compiled, "name", name)
+
     return use
 
 
@@ -144,11 +146,19 @@ except ImportError:  # the property tests then skip
 else:
     _slow_data = [_HealthCheck.too_slow, _HealthCheck.data_too_large]
     _settings.register_profile(
-        "ci", max_examples=100, deadline=None, derandomize=True, database=None,
-        print_blob=True, suppress_health_check=_slow_data,
+        "ci",
+        max_examples=100,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=_slow_data,
     )
     _settings.register_profile(
-        "long", max_examples=5000, deadline=None, print_blob=True,
+        "long",
+        max_examples=5000,
+        deadline=None,
+        print_blob=True,
         suppress_health_check=_slow_data,
     )
     _settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -41,9 +41,16 @@ _YA = _XA[:, 2] - _XA[:, 1] + 0.5 * np.sin(2 * _XA[:, 0])
 
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_every_activation_trains_and_is_the_named_function(activation):
-    est = FCNNRegressor((16,), activation=activation, solver="adam",
-                        learning_rate_init=0.02, max_iter=60, batch_size=20,
-                        random_state=0, alpha=0.0)
+    est = FCNNRegressor(
+        (16,),
+        activation=activation,
+        solver="adam",
+        learning_rate_init=0.02,
+        max_iter=60,
+        batch_size=20,
+        random_state=0,
+        alpha=0.0,
+    )
     fit_quietly(est, _XA, _YA)
     assert np.all(np.isfinite(est.loss_curve_))
     assert est.loss_curve_[-1] < 0.3 * est.loss_curve_[0]
@@ -55,33 +62,54 @@ def test_every_activation_trains_and_is_the_named_function(activation):
     assert end < 0.3 * start
     # the hidden layer is the named function of its pre-activation
     f, _ = REF_HIDDEN_ACTIVATIONS[activation]
-    assert_allclose(est.transform(_XA), f(_XA @ est.coefs_[0] + est.intercepts_[0]),
-                    rtol=1e-10, atol=1e-12)
+    assert_allclose(
+        est.transform(_XA),
+        f(_XA @ est.coefs_[0] + est.intercepts_[0]),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_per_layer_activation_list():
     names = ["tanh", "relu", "gelu"]
-    est = fit_quietly(FCNNClassifier((6, 5, 4), activation=names, max_iter=5,
-                              random_state=0), X, Y_MULTI)
+    est = fit_quietly(
+        FCNNClassifier((6, 5, 4), activation=names, max_iter=5, random_state=0),
+        X,
+        Y_MULTI,
+    )
     _, acts = reference_preactivations(est.coefs_, est.intercepts_, X, activation=names)
     for layer in range(3):
-        assert_allclose(est.transform(X, layer=layer), acts[layer + 1], rtol=1e-10,
-                        atol=1e-12)
-    assert_allclose(est.predict_proba(X),
-                    reference_forward(est.coefs_, est.intercepts_, X,
-                                      activation=names, out_activation="softmax"),
-                    rtol=1e-10, atol=1e-12)
+        assert_allclose(
+            est.transform(X, layer=layer), acts[layer + 1], rtol=1e-10, atol=1e-12
+        )
+    assert_allclose(
+        est.predict_proba(X),
+        reference_forward(
+            est.coefs_, est.intercepts_, X, activation=names, out_activation="softmax"
+        ),
+        rtol=1e-10,
+        atol=1e-12,
+    )
     # a list of one name is that name, the scikit-learn draw included
     assert_params_equal(
-        fit_quietly(FCNNClassifier((6, 5), activation=["logistic", "logistic"], max_iter=2,
-                            random_state=0), X, Y_MULTI),
-        fit_quietly(FCNNClassifier((6, 5), activation="logistic", max_iter=2,
-                            random_state=0), X, Y_MULTI),
+        fit_quietly(
+            FCNNClassifier(
+                (6, 5), activation=["logistic", "logistic"], max_iter=2, random_state=0
+            ),
+            X,
+            Y_MULTI,
+        ),
+        fit_quietly(
+            FCNNClassifier((6, 5), activation="logistic", max_iter=2, random_state=0),
+            X,
+            Y_MULTI,
+        ),
     )
 
 
-@pytest.mark.parametrize("bad", [["tanh"], ["tanh", "relu", "relu"], ["tanh", "nope"],
-                                 "nope", []])
+@pytest.mark.parametrize(
+    "bad", [["tanh"], ["tanh", "relu", "relu"], ["tanh", "nope"], "nope", []]
+)
 def test_activation_list_is_validated(bad):
     est = FCNNClassifier((6, 5), activation=bad, max_iter=2)
     with pytest.raises(ValueError):
@@ -91,16 +119,22 @@ def test_activation_list_is_validated(bad):
 
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_negative_slope_affects_leaky_relu_only(activation):
-    kw = dict(hidden_layer_sizes=(10,), activation=activation, max_iter=3,
-              random_state=0, learning_rate_init=0.01)
+    kw = dict(
+        hidden_layer_sizes=(10,),
+        activation=activation,
+        max_iter=3,
+        random_state=0,
+        learning_rate_init=0.01,
+    )
     a = fit_quietly(FCNNRegressor(negative_slope=0.01, **kw), X, Y_REG)
     b = fit_quietly(FCNNRegressor(negative_slope=0.3, **kw), X, Y_REG)
     if activation == "leaky_relu":
         assert params_differ(a, b)
         z = X @ b.coefs_[0] + b.intercepts_[0]
         assert np.mean(z < 0) > 0.2
-        assert_allclose(b.transform(X), np.where(z > 0, z, 0.3 * z), rtol=1e-12,
-                        atol=1e-14)
+        assert_allclose(
+            b.transform(X), np.where(z > 0, z, 0.3 * z), rtol=1e-12, atol=1e-14
+        )
     else:
         assert_params_equal(a, b)
 
@@ -112,8 +146,15 @@ def test_glorot_uniform_is_sklearns_draw(activation, dtype):
     # A learning rate too small to move any weight: the fitted weights are the
     # initial ones, bitwise, for both libraries.
     Xd = X.astype(dtype)
-    kw = dict(hidden_layer_sizes=(7, 4), activation=activation, solver="sgd",
-              learning_rate_init=1e-300, momentum=0.0, max_iter=1, random_state=3)
+    kw = dict(
+        hidden_layer_sizes=(7, 4),
+        activation=activation,
+        solver="sgd",
+        learning_rate_init=1e-300,
+        momentum=0.0,
+        max_iter=1,
+        random_state=3,
+    )
     ours = fit_quietly(FCNNClassifier(**kw), Xd, Y_MULTI)
     theirs = fit_quietly(MLPClassifier(**kw), Xd, Y_MULTI)
     for a, b in zip(params_of(ours), [*theirs.coefs_, *theirs.intercepts_]):
@@ -125,10 +166,12 @@ def test_glorot_uniform_is_sklearns_draw(activation, dtype):
     units = [5, 7, 4, 3]
     for i, (n_in, n_out) in enumerate(zip(units[:-1], units[1:])):
         bound = math.sqrt(factor / (n_in + n_out))
-        assert_array_equal(ours.coefs_[i], rng.uniform(-bound, bound, (n_in, n_out))
-                           .astype(dtype))
-        assert_array_equal(ours.intercepts_[i], rng.uniform(-bound, bound, n_out)
-                           .astype(dtype))
+        assert_array_equal(
+            ours.coefs_[i], rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype)
+        )
+        assert_array_equal(
+            ours.intercepts_[i], rng.uniform(-bound, bound, n_out).astype(dtype)
+        )
 
 
 def _check_init_sample(w, kind, scale, what):
@@ -157,17 +200,24 @@ def test_initializer_on_arrays(scheme):
     fan_in, fan_out = 400, 250
     coef = np.full((fan_in, fan_out), np.nan)
     intercept = np.full(fan_out, np.nan)
-    INITIALIZERS[scheme].init(coef, intercept, HIDDEN_ACTIVATIONS["relu"].glorot_factor,
-                              np.random.RandomState(0))
+    INITIALIZERS[scheme].init(
+        coef,
+        intercept,
+        HIDDEN_ACTIVATIONS["relu"].glorot_factor,
+        np.random.RandomState(0),
+    )
     _check_init_sample(coef, kind, formula(fan_in, fan_out), scheme)
     if scheme == "glorot_uniform":
         bound = formula(fan_in, fan_out)
         assert np.all(np.abs(intercept) <= bound) and np.any(intercept != 0)
         # scikit-learn's gain for logistic units
         coef2 = np.empty_like(coef)
-        INITIALIZERS[scheme].init(coef2, intercept,
-                                  HIDDEN_ACTIVATIONS["logistic"].glorot_factor,
-                                  np.random.RandomState(0))
+        INITIALIZERS[scheme].init(
+            coef2,
+            intercept,
+            HIDDEN_ACTIVATIONS["logistic"].glorot_factor,
+            np.random.RandomState(0),
+        )
         _check_init_sample(coef2, kind, math.sqrt(2.0 / (fan_in + fan_out)), scheme)
     else:
         assert_array_equal(intercept, 0.0)
@@ -179,8 +229,9 @@ def test_weight_init_of_the_estimator(scheme):
     # columns; 200 -> 300 -> 100 -> 2 tells them apart.
     rng = np.random.RandomState(0)
     Xw, yw = rng.normal(size=(4, 200)), rng.normal(size=(4, 2))
-    est = FCNNRegressor((300, 100), activation="relu", weight_init=scheme,
-                        random_state=0)
+    est = FCNNRegressor(
+        (300, 100), activation="relu", weight_init=scheme, random_state=0
+    )
     coefs, intercepts = initial_params(est, Xw, yw)
     kind, formula = INIT_FORMULAS[scheme]
     for i in range(2):

@@ -14,9 +14,7 @@ from sklearn.exceptions import NotFittedError
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._registry import STOCHASTIC_SOLVERS
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 RNG = np.random.RandomState(0)
 X = RNG.randn(40, 4)
@@ -40,7 +38,9 @@ def _make(Est, **kw):
 
 def _snapshot(est):
     snap = {
-        "params": [np.array(p, copy=True) for p in list(est.coefs_) + list(est.intercepts_)],
+        "params": [
+            np.array(p, copy=True) for p in list(est.coefs_) + list(est.intercepts_)
+        ],
         "n_iter_": est.n_iter_,
         "loss_": est.loss_,
         "n_features_in_": est.n_features_in_,
@@ -70,8 +70,10 @@ def _assert_unchanged(est, snap):
             assert now[key] == val, key
 
 
-@pytest.fixture(params=[(Est, s) for Est in ESTIMATORS for s in ("adam", "lbfgs")],
-                ids=lambda p: f"{p[0].__name__}-{p[1]}")
+@pytest.fixture(
+    params=[(Est, s) for Est in ESTIMATORS for s in ("adam", "lbfgs")],
+    ids=lambda p: f"{p[0].__name__}-{p[1]}",
+)
 def fitted(request):
     Est, solver = request.param
     est = _make(Est, solver=solver).fit(X, _y(Est))
@@ -95,7 +97,11 @@ BAD_X = [
     ("1d", X[:, 0], r"2D array"),
     ("3d", X.reshape(40, 2, 2), r"dim 3|3D|2D array|dimension"),
     ("complex", X + 1j, r"[Cc]omplex"),
-    ("strings", np.array([["a", "b", "c", "d"]] * 40), r"could not convert|numeric|string"),
+    (
+        "strings",
+        np.array([["a", "b", "c", "d"]] * 40),
+        r"could not convert|numeric|string",
+    ),
 ]
 
 
@@ -178,7 +184,9 @@ def test_mismatched_lengths_fitted(fitted):
 
 def test_wrong_feature_count_at_predict(fitted):
     est, snap = fitted
-    with pytest.raises(ValueError, match=r"3 features.*expecting 4|expecting 4 features"):
+    with pytest.raises(
+        ValueError, match=r"3 features.*expecting 4|expecting 4 features"
+    ):
         est.predict(X[:, :3])
     with pytest.raises(ValueError, match=r"features"):
         est.predict(np.c_[X, X])
@@ -273,7 +281,9 @@ def test_poisson_negative_y_partial_fit():
 )
 def test_string_y_regressor(y):
     est = _make(FCNNRegressor)
-    with pytest.raises(ValueError, match=r"(?i)numeric|could not convert string|string"):
+    with pytest.raises(
+        ValueError, match=r"(?i)numeric|could not convert string|string"
+    ):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
 
@@ -455,7 +465,9 @@ def test_invalid_hyperparameter_partial_fit(Est, param, value):
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
-@pytest.mark.parametrize("param,value", INVALID_COMMON[:12], ids=_param_ids(INVALID_COMMON[:12]))
+@pytest.mark.parametrize(
+    "param,value", INVALID_COMMON[:12], ids=_param_ids(INVALID_COMMON[:12])
+)
 def test_invalid_hyperparameter_leaves_fitted_model_unchanged(Est, param, value):
     est = _make(Est).fit(X, _y(Est))
     snap = _snapshot(est)
@@ -489,12 +501,23 @@ def test_invalid_hyperparameters_not_checked_in_init():
 
 def test_valid_edge_hyperparameters_accepted():
     # boundary values that are valid (closed ends of the intervals)
-    for kw in (dict(momentum=0.0), dict(momentum=1.0, solver="sgd", learning_rate_init=1e-4),
-               dict(alpha=0.0), dict(tol=0.0), dict(beta_1=0.0), dict(beta_2=0.0),
-               dict(validation_fraction=0.5, early_stopping=True), dict(power_t=0.0),
-               dict(n_iter_no_change=np.inf), dict(batch_size=1), dict(batch_size=10_000),
-               dict(hidden_layer_sizes=()), dict(hidden_layer_sizes=np.array([3, 2])),
-               dict(hidden_layer_sizes=(np.int64(3),)), dict(max_fun=1, solver="lbfgs")):
+    for kw in (
+        dict(momentum=0.0),
+        dict(momentum=1.0, solver="sgd", learning_rate_init=1e-4),
+        dict(alpha=0.0),
+        dict(tol=0.0),
+        dict(beta_1=0.0),
+        dict(beta_2=0.0),
+        dict(validation_fraction=0.5, early_stopping=True),
+        dict(power_t=0.0),
+        dict(n_iter_no_change=np.inf),
+        dict(batch_size=1),
+        dict(batch_size=10_000),
+        dict(hidden_layer_sizes=()),
+        dict(hidden_layer_sizes=np.array([3, 2])),
+        dict(hidden_layer_sizes=(np.int64(3),)),
+        dict(max_fun=1, solver="lbfgs"),
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est = _make(FCNNClassifier, **kw).fit(X, Y_CLF)

@@ -45,17 +45,55 @@ class Recorder:
     def teardown(self, estimator, context):
         self.calls.append(("teardown", context.task_name, context.task_id, {}))
 
-    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None,
-                          fitted_estimator=None):
-        self.calls.append(("begin", context.task_name, context.task_id, {
-            "X": X, "y": y, "metadata": metadata, "fitted_estimator": fitted_estimator,
-            "context": context}))
+    def on_fit_task_begin(
+        self,
+        estimator,
+        context,
+        *,
+        X=None,
+        y=None,
+        metadata=None,
+        fitted_estimator=None,
+    ):
+        self.calls.append(
+            (
+                "begin",
+                context.task_name,
+                context.task_id,
+                {
+                    "X": X,
+                    "y": y,
+                    "metadata": metadata,
+                    "fitted_estimator": fitted_estimator,
+                    "context": context,
+                },
+            )
+        )
 
-    def on_fit_task_end(self, estimator, context, *, X=None, y=None, metadata=None,
-                        fitted_estimator=None):
-        self.calls.append(("end", context.task_name, context.task_id, {
-            "X": X, "y": y, "metadata": metadata, "fitted_estimator": fitted_estimator,
-            "context": context}))
+    def on_fit_task_end(
+        self,
+        estimator,
+        context,
+        *,
+        X=None,
+        y=None,
+        metadata=None,
+        fitted_estimator=None,
+    ):
+        self.calls.append(
+            (
+                "end",
+                context.task_name,
+                context.task_id,
+                {
+                    "X": X,
+                    "y": y,
+                    "metadata": metadata,
+                    "fitted_estimator": fitted_estimator,
+                    "context": context,
+                },
+            )
+        )
         return self.stop(context)
 
     def stop(self, context):
@@ -63,8 +101,11 @@ class Recorder:
 
     def epochs(self, hook):
         """The keyword arguments of ``hook`` for each epoch (iteration) task."""
-        return [kw for h, name, _, kw in self.calls
-                if h == hook and name in ("epoch", "iteration")]
+        return [
+            kw
+            for h, name, _, kw in self.calls
+            if h == hook and name in ("epoch", "iteration")
+        ]
 
 
 class StopAfter(Recorder):
@@ -87,7 +128,9 @@ class RaiseAt(Recorder):
 
     def _maybe_raise(self, hook, context):
         if context.task_name != "fit" and (hook, context.task_id) == (
-                self.hook, self.task_id):
+            self.hook,
+            self.task_id,
+        ):
             raise RuntimeError(f"raised in {hook} of task {context.task_id}")
 
     def on_fit_task_begin(self, estimator, context, **kwargs):
@@ -106,8 +149,13 @@ class AutoRecorder(Recorder):
 
 
 def _params(solver, **extra):
-    return {"hidden_layer_sizes": (12,), "solver": solver, "max_iter": 6,
-            "random_state": 0, **extra}
+    return {
+        "hidden_layer_sizes": (12,),
+        "solver": solver,
+        "max_iter": 6,
+        "random_state": 0,
+        **extra,
+    }
 
 
 def _fit(params, X, y, **fit_params):
@@ -136,9 +184,11 @@ def test_one_task_per_epoch_under_the_root_task(digits, solver):
     assert n == 6
     hooks = [(h, task, i) for h, task, i, _ in rec.calls]
     assert hooks == [
-        ("setup", "fit", 0), ("begin", "fit", 0),
+        ("setup", "fit", 0),
+        ("begin", "fit", 0),
         *[(h, name, i) for i in range(n) for h in ("begin", "end")],
-        ("end", "fit", 0), ("teardown", "fit", 0),
+        ("end", "fit", 0),
+        ("teardown", "fit", 0),
     ]
     root = rec.calls[1][3]["context"]
     assert root.max_subtasks == clf.max_iter and root.parent is None
@@ -203,16 +253,25 @@ def test_snapshots_keep_training_state_apart(digits):
     _assert_same_model(clf, _fit(params, X, y))
 
 
-@pytest.mark.parametrize("solver, early_stopping", [
-    ("adam", False), ("adam", True), ("sgd", False), ("sgd", True), ("lbfgs", False),
-])
+@pytest.mark.parametrize(
+    "solver, early_stopping",
+    [
+        ("adam", False),
+        ("adam", True),
+        ("sgd", False),
+        ("sgd", True),
+        ("lbfgs", False),
+    ],
+)
 def test_callback_stops_after_k_epochs(digits, solver, early_stopping):
     X, y = digits
     params = _params(solver, max_iter=20, early_stopping=early_stopping)
     stopper = StopAfter(3)
     clf = FCNNClassifier(**params).set_callbacks(stopper)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)  # a requested stop is no failure
+        warnings.simplefilter(
+            "error", ConvergenceWarning
+        )  # a requested stop is no failure
         clf.fit(X, y)
     assert clf.n_iter_ == 3
     # the fit ended as one of max_iter=3 does (the best weights with early stopping)
@@ -227,14 +286,18 @@ def test_callback_stops_after_k_epochs(digits, solver, early_stopping):
     assert [h for h, *_ in stopper.calls[-2:]] == ["end", "teardown"]
 
 
-@pytest.mark.parametrize("hook, task_id, completed", [
-    ("end", 2, 3),    # epoch 3 ran, its hook raised
-    ("begin", 3, 3),  # epoch 4 never started
-    ("begin", 0, 0),  # no epoch at all: the initial weights
-])
+@pytest.mark.parametrize(
+    "hook, task_id, completed",
+    [
+        ("end", 2, 3),  # epoch 3 ran, its hook raised
+        ("begin", 3, 3),  # epoch 4 never started
+        ("begin", 0, 0),  # no epoch at all: the initial weights
+    ],
+)
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_raising_callback_leaves_the_last_completed_epoch(
-        digits, solver, hook, task_id, completed):
+    digits, solver, hook, task_id, completed
+):
     X, y = digits
     params = _params(solver, max_iter=10)
     clf = FCNNClassifier(**params).set_callbacks(RaiseAt(hook, task_id))
@@ -262,8 +325,14 @@ def test_partial_fit_is_one_epoch_task(digits):
     clf.partial_fit(X, y, classes=np.unique(y))
     clf.partial_fit(X, y)
     hooks = [(h, task) for h, task, *_ in rec.calls]
-    one = [("setup", "fit"), ("begin", "fit"), ("begin", "epoch"), ("end", "epoch"),
-           ("end", "fit"), ("teardown", "fit")]
+    one = [
+        ("setup", "fit"),
+        ("begin", "fit"),
+        ("begin", "epoch"),
+        ("end", "epoch"),
+        ("end", "fit"),
+        ("teardown", "fit"),
+    ]
     assert hooks == one + one
     assert rec.calls[1][3]["context"].max_subtasks == 1
 
@@ -296,7 +365,8 @@ def test_propagation_through_pipeline(digits):
         pipe.fit(X, y.astype(float))
     epochs = [kw["context"] for kw in rec.epochs("end")]
     assert [c.estimator_name for c in epochs] == ["FCNNRegressor"] * 3 + [
-        "FCNNClassifier"] * 4
+        "FCNNClassifier"
+    ] * 4
     for c in epochs:
         root = c
         while root.parent is not None:
@@ -306,13 +376,24 @@ def test_propagation_through_pipeline(digits):
     assert [h for h, name, *_ in rec.calls].count("setup") == 1
 
 
-@pytest.mark.parametrize("search", [
-    GridSearchCV(FCNNClassifier((8,), max_iter=3, tol=0, random_state=0),
-                 {"alpha": [1e-4, 1e-2]}, cv=2),
-    RandomizedSearchCV(FCNNClassifier((8,), max_iter=3, tol=0, random_state=0),
-                       {"alpha": loguniform(1e-5, 1e-1)}, n_iter=2, cv=2,
-                       random_state=0),
-], ids=["grid", "randomized"])
+@pytest.mark.parametrize(
+    "search",
+    [
+        GridSearchCV(
+            FCNNClassifier((8,), max_iter=3, tol=0, random_state=0),
+            {"alpha": [1e-4, 1e-2]},
+            cv=2,
+        ),
+        RandomizedSearchCV(
+            FCNNClassifier((8,), max_iter=3, tol=0, random_state=0),
+            {"alpha": loguniform(1e-5, 1e-1)},
+            n_iter=2,
+            cv=2,
+            random_state=0,
+        ),
+    ],
+    ids=["grid", "randomized"],
+)
 def test_propagation_through_searches(digits, search):
     X, y = digits
     rec = AutoRecorder()
@@ -327,16 +408,20 @@ def test_propagation_through_searches(digits, search):
     assert all(kw["fitted_estimator"] is not None for kw in ends)
     fits = {id(kw["context"].parent) for kw in ends}
     assert len(fits) == n_fits
-    refit = [kw for kw in ends
-             if kw["context"].parent.source_task_name == "refit-with-best-params"]
+    refit = [
+        kw
+        for kw in ends
+        if kw["context"].parent.source_task_name == "refit-with-best-params"
+    ]
     _assert_same_model(refit[-1]["fitted_estimator"], search.best_estimator_)
 
 
 def test_progress_bar_through_search(digits, capsys):
     pytest.importorskip("rich")
     X, y = digits
-    search = GridSearchCV(FCNNClassifier((8,), max_iter=4, random_state=0),
-                          {"alpha": [1e-4, 1e-2]}, cv=2)
+    search = GridSearchCV(
+        FCNNClassifier((8,), max_iter=4, random_state=0), {"alpha": [1e-4, 1e-2]}, cv=2
+    )
     search.set_callbacks(callback.ProgressBar(max_propagation_depth=None))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
@@ -369,13 +454,16 @@ def test_scoring_monitor_per_epoch_scores_through_search(digits, n_jobs):
     X_val, y_val = X_val[300:420] / 16, y_val[300:420]
 
     def scores(estimator, X, y):
-        return {"train": estimator.score(X, y),
-                "validation": estimator.score(X_val, y_val)}
+        return {
+            "train": estimator.score(X, y),
+            "validation": estimator.score(X_val, y_val),
+        }
 
     monitor = callback.ScoringMonitor(scoring=scores)
     clf = FCNNClassifier((16,), max_iter=5, tol=0, random_state=0)
-    search = GridSearchCV(clf.set_callbacks(monitor), {"alpha": [1e-4, 1e-1]}, cv=2,
-                          n_jobs=n_jobs)
+    search = GridSearchCV(
+        clf.set_callbacks(monitor), {"alpha": [1e-4, 1e-1]}, cv=2, n_jobs=n_jobs
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X, y, X_val=X_val, y_val=y_val)
@@ -388,8 +476,9 @@ def test_scoring_monitor_per_epoch_scores_through_search(digits, n_jobs):
     assert len(by_fit) == 5 and all(len(rows) == 5 for rows in by_fit.values())
     for rows in by_fit.values():
         assert [row["task_id"] for row in rows] == list(range(5))
-        assert all(0 <= row["train"] <= 1 and 0 <= row["validation"] <= 1
-                   for row in rows)
+        assert all(
+            0 <= row["train"] <= 1 and 0 <= row["validation"] <= 1 for row in rows
+        )
     # the refit's rows: its own record of the validation scores, and its final score
     refit = [rows for path, rows in by_fit.items() if len(path) == 2]
     assert len(refit) == 1

@@ -28,8 +28,7 @@ from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
 BUILDS = sorted(_compiled.available())
 
 
-def _selected_in_fresh_interpreter(value, variable="FCNN_SK_KERNELS",
-                                   attribute="name"):
+def _selected_in_fresh_interpreter(value, variable="FCNN_SK_KERNELS", attribute="name"):
     """Run ``print(_compiled.<attribute>)`` in a fresh interpreter with the
     environment variable set to ``value`` (unset: None)."""
     env = {k: v for k, v in os.environ.items() if k != variable}
@@ -39,7 +38,10 @@ def _selected_in_fresh_interpreter(value, variable="FCNN_SK_KERNELS",
     # cannot shadow the installed package
     code = f"from fcnn_sk import _compiled; print(_compiled.{attribute})"
     return subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
         cwd=os.path.dirname(__file__),
     )
 
@@ -88,10 +90,17 @@ def test_environment_variable_with_unknown_build_fails_clearly():
     "make",
     [
         lambda: FCNNClassifier((16, 8), solver="adam", max_iter=5, random_state=0),
-        lambda: FCNNClassifier((16,), activation="tanh", solver="sgd", max_iter=5,
-                               random_state=0),
-        lambda: FCNNRegressor((16,), activation="gelu", solver="rmsprop", max_iter=5,
-                              max_grad_norm=1.0, random_state=0),
+        lambda: FCNNClassifier(
+            (16,), activation="tanh", solver="sgd", max_iter=5, random_state=0
+        ),
+        lambda: FCNNRegressor(
+            (16,),
+            activation="gelu",
+            solver="rmsprop",
+            max_iter=5,
+            max_grad_norm=1.0,
+            random_state=0,
+        ),
     ],
 )
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -107,8 +116,9 @@ def test_builds_train_the_same_model(make, dtype, rtol, use_kernel_build):
         models.append(make().fit(X, y))
     first = models[0]
     for other in models[1:]:
-        for a, b in zip(first.coefs_ + first.intercepts_,
-                        other.coefs_ + other.intercepts_):
+        for a, b in zip(
+            first.coefs_ + first.intercepts_, other.coefs_ + other.intercepts_
+        ):
             assert a.dtype == b.dtype == dtype
             assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(a).max())
         assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
@@ -149,46 +159,50 @@ def test_row_blocks_train_the_same_model(problem, dtype, rtol, restore_gemm_spli
     for mode in ("never", "auto", "always"):
         _compiled.kernels.set_gemm_split(mode)
         with threadpool_limits(1):
-            models[mode] = FCNNClassifier(hidden, batch_size=batch, max_iter=3,
-                                          random_state=0).fit(X, y)
+            models[mode] = FCNNClassifier(
+                hidden, batch_size=batch, max_iter=3, random_state=0
+            ).fit(X, y)
     first = models["never"]
     for other in (models["auto"], models["always"]):
-        for a, b in zip(first.coefs_ + first.intercepts_,
-                        other.coefs_ + other.intercepts_):
+        for a, b in zip(
+            first.coefs_ + first.intercepts_, other.coefs_ + other.intercepts_
+        ):
             assert a.dtype == b.dtype == dtype
             assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(a).max())
         assert_allclose(first.loss_curve_, other.loss_curve_, rtol=rtol)
 
 
-@pytest.mark.skipif(not _compiled.kernels.gemm_split_blas(),
-                    reason="products are split only with OpenBLAS's AVX-512 kernels")
+@pytest.mark.skipif(
+    not _compiled.kernels.gemm_split_blas(),
+    reason="products are split only with OpenBLAS's AVX-512 kernels",
+)
 def test_row_block_rule(restore_gemm_split):
     rows = _compiled.kernels.gemm_block_rows  # (trans_b, float32, m, n, k)
     with threadpool_limits(1):
-        assert rows(False, False, 200, 100, 64) == 156   # digits' first layer, 1.28M
-        assert rows(False, True, 100, 100, 100) == 100   # the small path already
-        assert rows(False, True, 20, 256, 512) == 20     # 2.6M, but 7-row blocks
+        assert rows(False, False, 200, 100, 64) == 156  # digits' first layer, 1.28M
+        assert rows(False, True, 100, 100, 100) == 100  # the small path already
+        assert rows(False, True, 20, 256, 512) == 20  # 2.6M, but 7-row blocks
         # beyond 4.5M multiply-adds: blocks of at least 30 rows
-        assert rows(False, True, 512, 256, 128) == 30    # MNIST-size, 2nd-layer dW
+        assert rows(False, True, 512, 256, 128) == 30  # MNIST-size, 2nd-layer dW
         assert rows(False, False, 512, 256, 128) == 30
-        assert rows(False, True, 784, 512, 32) == 61     # 1st-layer dW at batch 32
-        assert rows(False, False, 784, 512, 32) == 784   # float64, rows 512 wide
-        assert rows(False, True, 784, 512, 128) == 784   # 15-row blocks
-        assert rows(False, True, 128, 256, 512) == 128   # 7-row blocks
-        assert rows(True, True, 512, 256, 128) == 512    # op(B) transposed
+        assert rows(False, True, 784, 512, 32) == 61  # 1st-layer dW at batch 32
+        assert rows(False, False, 784, 512, 32) == 784  # float64, rows 512 wide
+        assert rows(False, True, 784, 512, 128) == 784  # 15-row blocks
+        assert rows(False, True, 128, 256, 512) == 128  # 7-row blocks
+        assert rows(True, True, 512, 256, 128) == 512  # op(B) transposed
         # delta @ W.T copies a small W.T (at most 16384 elements) where the product
         # then takes the small path or row blocks: (float32, m, n, k)
         copies = _compiled.kernels.gemm_copies_b
-        assert copies(False, 200, 100, 10)       # digits, 0.2M: the small path
-        assert copies(False, 200, 128, 64)       # regression network: 122-row blocks
-        assert copies(True, 1000, 1000, 16)      # float32: 61-row blocks
+        assert copies(False, 200, 100, 10)  # digits, 0.2M: the small path
+        assert copies(False, 200, 128, 64)  # regression network: 122-row blocks
+        assert copies(True, 1000, 1000, 16)  # float32: 61-row blocks
         assert not copies(False, 1000, 1000, 16)  # float64 rows 1000 wide: whole
-        assert not copies(True, 128, 512, 256)   # MNIST-size: W.T of 131072
+        assert not copies(True, 128, 512, 256)  # MNIST-size: W.T of 131072
         _compiled.kernels.set_gemm_split("never")
         assert rows(False, True, 512, 256, 128) == 512
         assert not copies(False, 200, 100, 10)
         _compiled.kernels.set_gemm_split("always")
-        assert rows(False, True, 512, 256, 128) == 171   # three blocks
+        assert rows(False, True, 512, 256, 128) == 171  # three blocks
         assert copies(True, 128, 512, 8) and not copies(True, 128, 512, 256)
     _compiled.kernels.set_gemm_split("auto")
     if (os.cpu_count() or 1) > 1:  # two BLAS threads: whole (row blocks are for one)
@@ -215,8 +229,12 @@ def test_unbuilt_source_checkout_says_how_to_build(tmp_path):
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "_compiled.py").write_text(open(_compiled.__file__).read())
-    run = subprocess.run([sys.executable, "-c", "import unbuilt._compiled"],
-                         cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", "import unbuilt._compiled"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0
     assert "compiled kernels cannot be imported" in run.stderr
     assert "pip install ." in run.stderr
@@ -272,8 +290,11 @@ def test_both_blas_train_the_same_model(dtype, rtol, threads, restore_blas):
     for path in (NEWER_OPENBLAS, ""):
         assert all(b.use_blas(path) for b in _compiled.available().values())
         with threadpool_limits(threads):
-            models.append(FCNNClassifier(hidden, batch_size=batch, max_iter=3,
-                                         random_state=0).fit(X, y))
+            models.append(
+                FCNNClassifier(
+                    hidden, batch_size=batch, max_iter=3, random_state=0
+                ).fit(X, y)
+            )
     first, other = models
     for a, b in zip(first.coefs_ + first.intercepts_, other.coefs_ + other.intercepts_):
         assert a.dtype == b.dtype == dtype

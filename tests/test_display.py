@@ -23,8 +23,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(autouse=True)
@@ -46,13 +45,16 @@ def _xy(line):
 def test_curves_of_a_fit_with_validation_data(digits):
     X, y, X_val, y_val = digits
     clf = FCNNClassifier((16, 8), max_iter=7, random_state=0).fit(
-        X, y, X_val=X_val, y_val=y_val)
+        X, y, X_val=X_val, y_val=y_val
+    )
     display = TrainingCurveDisplay.from_estimator(clf)
     epochs = np.arange(1, 8)
     assert set(display.lines_) == {"loss", "validation_loss", "validation_score"}
-    for key, values in [("loss", clf.loss_curve_),
-                        ("validation_loss", clf.validation_loss_curve_),
-                        ("validation_score", clf.validation_scores_)]:
+    for key, values in [
+        ("loss", clf.loss_curve_),
+        ("validation_loss", clf.validation_loss_curve_),
+        ("validation_score", clf.validation_scores_),
+    ]:
         x, y_plotted = _xy(display.lines_[key])
         assert_array_equal(x, epochs)
         assert_array_equal(y_plotted, values)
@@ -75,13 +77,15 @@ def test_gradient_norms_in_a_second_panel(digits):
     y = X[:, :3].sum(axis=1)
     reg = FCNNRegressor((16, 8), early_stopping=True, max_iter=6, random_state=0)
     reg.fit(X, y)
-    display = TrainingCurveDisplay.from_estimator(reg, show_grad_norms=True,
-                                                  grad_norm_kwargs={"linewidth": 3})
+    display = TrainingCurveDisplay.from_estimator(
+        reg, show_grad_norms=True, grad_norm_kwargs={"linewidth": 3}
+    )
     assert display.grad_ax_ is not None and display.grad_ax_ is not display.ax_
     assert display.grad_ax_.get_yscale() == "log"
     assert display.score_ax_.get_ylabel() == "validation R²"
-    assert_array_equal(_xy(display.lines_["validation_score"])[1],
-                       reg.validation_scores_)
+    assert_array_equal(
+        _xy(display.lines_["validation_score"])[1], reg.validation_scores_
+    )
     assert reg.grad_norm_curve_.shape == (6, 3)
     for i in range(3):
         line = display.lines_[f"grad_norm_{i}"]
@@ -95,8 +99,9 @@ def test_gradient_norms_in_a_second_panel(digits):
 def test_no_validation_data_only_the_loss(digits):
     X, y, _, _ = digits
     clf = FCNNClassifier((8,), max_iter=4, random_state=0).fit(X, y)
-    display = TrainingCurveDisplay.from_estimator(clf, name="run 1",
-                                                  loss_kwargs={"color": "k"})
+    display = TrainingCurveDisplay.from_estimator(
+        clf, name="run 1", loss_kwargs={"color": "k"}
+    )
     assert list(display.lines_) == ["loss"]
     assert display.score_ax_ is None
     assert display.ax_.get_title() == "run 1"
@@ -106,8 +111,9 @@ def test_no_validation_data_only_the_loss(digits):
 
 def test_network_inside_pipeline_and_search(digits):
     X, y, X_val, y_val = digits
-    pipe = make_pipeline(StandardScaler(),
-                         FCNNClassifier((8,), max_iter=5, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(), FCNNClassifier((8,), max_iter=5, random_state=0)
+    )
     pipe.fit(X, y)
     display = TrainingCurveDisplay.from_estimator(pipe)
     assert_array_equal(_xy(display.lines_["loss"])[1], pipe[-1].loss_curve_)
@@ -117,10 +123,12 @@ def test_network_inside_pipeline_and_search(digits):
     display = TrainingCurveDisplay.from_estimator(search, show_grad_norms=True)
     best = search.best_estimator_[-1]
     assert_array_equal(_xy(display.lines_["loss"])[1], best.loss_curve_)
-    assert_array_equal(_xy(display.lines_["validation_score"])[1],
-                       best.validation_scores_)
-    assert_array_equal(_xy(display.lines_["grad_norm_1"])[1],
-                       best.grad_norm_curve_[:, 1])
+    assert_array_equal(
+        _xy(display.lines_["validation_score"])[1], best.validation_scores_
+    )
+    assert_array_equal(
+        _xy(display.lines_["grad_norm_1"])[1], best.grad_norm_curve_[:, 1]
+    )
 
 
 def test_validation_added_by_a_warm_start_covers_the_last_epochs(digits):
@@ -138,8 +146,9 @@ def test_draws_on_given_axes(digits):
     X, y, _, _ = digits
     clf = FCNNClassifier((8,), max_iter=3, random_state=0).fit(X, y)
     fig, (ax_loss, ax_grad) = plt.subplots(1, 2)
-    display = TrainingCurveDisplay.from_estimator(clf, ax=(ax_loss, ax_grad),
-                                                  show_grad_norms=True)
+    display = TrainingCurveDisplay.from_estimator(
+        clf, ax=(ax_loss, ax_grad), show_grad_norms=True
+    )
     assert display.ax_ is ax_loss and display.grad_ax_ is ax_grad
     assert display.figure_ is fig
     _, ax = plt.subplots()
@@ -153,9 +162,12 @@ def test_draws_on_given_axes(digits):
 
 
 def test_constructor_and_plot():
-    display = TrainingCurveDisplay(loss_curve=[3.0, 2.0, 1.5],
-                                   validation_scores=[0.5, 0.7],
-                                   score_name="validation F1", name="mine")
+    display = TrainingCurveDisplay(
+        loss_curve=[3.0, 2.0, 1.5],
+        validation_scores=[0.5, 0.7],
+        score_name="validation F1",
+        name="mine",
+    )
     display.plot()
     x, values = _xy(display.lines_["validation_score"])
     assert_array_equal(x, [2, 3])
@@ -164,8 +176,9 @@ def test_constructor_and_plot():
     with pytest.raises(ValueError, match="no grad_norm_curve"):
         display.plot(show_grad_norms=True)
     with pytest.raises(ValueError, match="more than the 3 epochs"):
-        TrainingCurveDisplay(loss_curve=[1.0, 0.5, 0.2],
-                             validation_loss_curve=[1, 2, 3, 4]).plot()
+        TrainingCurveDisplay(
+            loss_curve=[1.0, 0.5, 0.2], validation_loss_curve=[1, 2, 3, 4]
+        ).plot()
     with pytest.raises(ValueError, match="loss_curve is empty"):
         TrainingCurveDisplay(loss_curve=[]).plot()
 
@@ -174,8 +187,9 @@ def test_works_with_scikit_learns_mlp(digits):
     X, y, _, _ = digits
     mlp = MLPClassifier((8,), early_stopping=True, max_iter=5, random_state=0).fit(X, y)
     display = TrainingCurveDisplay.from_estimator(mlp)
-    assert_array_equal(_xy(display.lines_["validation_score"])[1],
-                       mlp.validation_scores_)
+    assert_array_equal(
+        _xy(display.lines_["validation_score"])[1], mlp.validation_scores_
+    )
     with pytest.raises(ValueError, match="MLPClassifier has no grad_norm_curve_"):
         TrainingCurveDisplay.from_estimator(mlp, show_grad_norms=True)
 
@@ -187,7 +201,9 @@ def test_errors(digits):
         TrainingCurveDisplay.from_estimator(lbfgs)
     with pytest.raises(NotFittedError):
         TrainingCurveDisplay.from_estimator(FCNNClassifier())
-    with pytest.raises(TypeError, match="needs a fitted FCNNClassifier or FCNNRegressor"):
+    with pytest.raises(
+        TypeError, match="needs a fitted FCNNClassifier or FCNNRegressor"
+    ):
         TrainingCurveDisplay.from_estimator(LogisticRegression().fit(X, y))
 
 
@@ -196,17 +212,22 @@ def test_matplotlib_missing_names_the_extra(digits, monkeypatch):
     clf = FCNNClassifier((8,), max_iter=2, random_state=0).fit(X, y)
     # None in sys.modules makes `import matplotlib` raise ImportError
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    for call in (lambda: TrainingCurveDisplay.from_estimator(clf),
-                 lambda: TrainingCurveDisplay(loss_curve=[1.0]).plot()):
+    for call in (
+        lambda: TrainingCurveDisplay.from_estimator(clf),
+        lambda: TrainingCurveDisplay(loss_curve=[1.0]).plot(),
+    ):
         with pytest.raises(ImportError, match=r"pip install 'fcnn_sk\[plot\]'"):
             call()
 
 
 def test_example_script_writes_the_figure(tmp_path, monkeypatch, capsys):
     path = tmp_path / "curve.png"
-    example = Path(__file__).resolve().parent.parent / "examples" / "plot_training_curve.py"
-    monkeypatch.setattr(sys, "argv", [example.name, "--epochs", "3",
-                                      "--output", str(path)])
+    example = (
+        Path(__file__).resolve().parent.parent / "examples" / "plot_training_curve.py"
+    )
+    monkeypatch.setattr(
+        sys, "argv", [example.name, "--epochs", "3", "--output", str(path)]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         runpy.run_path(str(example), run_name="__main__")

@@ -25,9 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from _helpers import assert_params_equal
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
 X_REG, Y_REG = make_regression(n_samples=120, n_features=6, noise=5.0, random_state=0)
@@ -45,7 +43,10 @@ def test_get_params_matches_sklearn_mlp():
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     # every sklearn parameter exists with the same default (extra parameters allowed)
-    for ours, theirs in ((FCNNClassifier(), MLPClassifier()), (FCNNRegressor(), MLPRegressor())):
+    for ours, theirs in (
+        (FCNNClassifier(), MLPClassifier()),
+        (FCNNRegressor(), MLPRegressor()),
+    ):
         p_ours, p_theirs = ours.get_params(), theirs.get_params()
         for name, default in p_theirs.items():
             assert name in p_ours, name
@@ -55,7 +56,8 @@ def test_get_params_matches_sklearn_mlp():
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_pipeline_classifier(solver):
     pipe = make_pipeline(
-        StandardScaler(), FCNNClassifier((10,), solver=solver, max_iter=300, random_state=0)
+        StandardScaler(),
+        FCNNClassifier((10,), solver=solver, max_iter=300, random_state=0),
     )
     pipe.fit(X_IRIS, Y_IRIS)
     assert pipe.score(X_IRIS, Y_IRIS) > 0.9
@@ -67,7 +69,8 @@ def test_pipeline_classifier(solver):
 
 def test_pipeline_regressor():
     pipe = make_pipeline(
-        StandardScaler(), FCNNRegressor((10,), solver="lbfgs", max_iter=300, random_state=0)
+        StandardScaler(),
+        FCNNRegressor((10,), solver="lbfgs", max_iter=300, random_state=0),
     )
     pipe.fit(X_REG, Y_REG)
     assert pipe.score(X_REG, Y_REG) > 0.9
@@ -75,7 +78,9 @@ def test_pipeline_regressor():
 
 
 def test_cross_val_score_and_predict():
-    clf = make_pipeline(StandardScaler(), FCNNClassifier((10,), solver="lbfgs", random_state=0))
+    clf = make_pipeline(
+        StandardScaler(), FCNNClassifier((10,), solver="lbfgs", random_state=0)
+    )
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     scores = cross_val_score(clf, X_IRIS, Y_IRIS, cv=cv)
     assert scores.shape == (3,)
@@ -110,9 +115,10 @@ def test_grid_search_n_jobs_1_and_2_agree(Est):
         rtol=1e-10,
     )
     # the searched parameter changes the fitted net
-    assert results[0].best_estimator_.coefs_[0].shape[1] == results[0].best_params_[
-        "hidden_layer_sizes"
-    ][0]
+    assert (
+        results[0].best_estimator_.coefs_[0].shape[1]
+        == results[0].best_params_["hidden_layer_sizes"][0]
+    )
 
 
 def test_grid_search_over_solver_and_activation():
@@ -180,8 +186,14 @@ def test_pickle_round_trip(Est, solver, dtype):
         assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
         assert_array_equal(restored.predict_log_proba(X), est.predict_log_proba(X))
         assert_array_equal(restored.classes_, est.classes_)
-    for attr in ("n_iter_", "n_layers_", "n_outputs_", "out_activation_", "n_features_in_",
-                 "loss_"):
+    for attr in (
+        "n_iter_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "n_features_in_",
+        "loss_",
+    ):
         assert getattr(restored, attr) == getattr(est, attr)
     # coefs_ of the restored model are real arrays that can be modified independently
     restored.coefs_[0][0, 0] += 1.0

@@ -45,9 +45,7 @@ from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._registry import SOLVERS as REGISTERED_SOLVERS
 from fcnn_sk._registry import STOCHASTIC_SOLVERS
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 SOLVERS = list(REGISTERED_SOLVERS)
@@ -68,7 +66,6 @@ X_REG, _y_reg = make_regression(
     n_samples=200, n_features=10, bias=20.0, noise=100.0, random_state=7
 )
 Y_REG = scale(_y_reg)
-
 
 
 def _np_act(name):
@@ -94,10 +91,15 @@ def raw_output(est, X):
 
 # ====================================================================== targets
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("X,y", [(X_MULTI, Y_MULTI), (X_BIN, Y_BIN)], ids=["multi", "bin"])
+@pytest.mark.parametrize(
+    "X,y", [(X_MULTI, Y_MULTI), (X_BIN, Y_BIN)], ids=["multi", "bin"]
+)
 def test_lbfgs_classification(X, y, activation):
     clf = FCNNClassifier(
-        hidden_layer_sizes=50, solver="lbfgs", max_iter=150, random_state=1,
+        hidden_layer_sizes=50,
+        solver="lbfgs",
+        max_iter=150,
+        random_state=1,
         activation=activation,
     )
     clf.fit(X[:150], y[:150])
@@ -128,7 +130,9 @@ def test_binary_attributes_and_proba():
 
 
 def test_multiclass_attributes_and_proba():
-    clf = FCNNClassifier((5,), random_state=0, max_iter=50).fit(X_MULTI[:10], Y_MULTI[:10])
+    clf = FCNNClassifier((5,), random_state=0, max_iter=50).fit(
+        X_MULTI[:10], Y_MULTI[:10]
+    )
     assert clf.out_activation_ == "softmax"
     assert clf.n_outputs_ == 3
     proba = clf.predict_proba(X_MULTI[:10])
@@ -141,10 +145,16 @@ def test_multiclass_attributes_and_proba():
 
 
 def test_multilabel_indicator():
-    X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
+    X, Y = make_multilabel_classification(
+        n_samples=50, random_state=0, return_indicator=True
+    )
     clf = FCNNClassifier(
-        hidden_layer_sizes=50, solver="lbfgs", alpha=1e-5, max_iter=150,
-        random_state=0, activation="logistic",
+        hidden_layer_sizes=50,
+        solver="lbfgs",
+        alpha=1e-5,
+        max_iter=150,
+        random_state=0,
+        activation="logistic",
     )
     clf.fit(X, Y)
     assert clf.score(X, Y) > 0.97
@@ -164,10 +174,16 @@ def test_multilabel_indicator():
 
 
 def test_multilabel_partial_fit():
-    X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
+    X, Y = make_multilabel_classification(
+        n_samples=50, random_state=0, return_indicator=True
+    )
     clf = FCNNClassifier(
-        solver="sgd", hidden_layer_sizes=50, random_state=0, activation="logistic",
-        alpha=1e-5, learning_rate_init=0.2,
+        solver="sgd",
+        hidden_layer_sizes=50,
+        random_state=0,
+        activation="logistic",
+        alpha=1e-5,
+        learning_rate_init=0.2,
     )
     for _ in range(100):
         clf.partial_fit(X, Y, classes=[0, 1, 2, 3, 4])
@@ -175,7 +191,9 @@ def test_multilabel_partial_fit():
 
 
 def test_multilabel_early_stopping_runs():
-    X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
+    X, Y = make_multilabel_classification(
+        n_samples=50, random_state=0, return_indicator=True
+    )
     clf = FCNNClassifier((10,), early_stopping=True, max_iter=20, random_state=0)
     assert clf.fit(X, Y).predict(X).shape == Y.shape
 
@@ -195,7 +213,11 @@ def test_multilabel_early_stopping_runs():
 def test_label_types(labels):
     rng = np.random.RandomState(0)
     X = rng.randn(90, 4)
-    idx = np.argmax(X[:, : len(labels)], axis=1) if len(labels) > 2 else (X[:, 0] > 0).astype(int)
+    idx = (
+        np.argmax(X[:, : len(labels)], axis=1)
+        if len(labels) > 2
+        else (X[:, 0] > 0).astype(int)
+    )
     y = labels[idx]
     clf = FCNNClassifier((10,), solver="lbfgs", random_state=0, max_iter=200).fit(X, y)
     assert_array_equal(clf.classes_, np.sort(labels))
@@ -216,15 +238,21 @@ def test_list_inputs():
     y = [1, 1, 1, 0]
     clf = FCNNClassifier((4,), solver="lbfgs", random_state=0).fit(X, y)
     assert clf.predict([[3, 2]]).shape == (1,)
-    reg = FCNNRegressor((4,), solver="lbfgs", random_state=0).fit(X, [1.0, 2.0, 3.0, 4.0])
+    reg = FCNNRegressor((4,), solver="lbfgs", random_state=0).fit(
+        X, [1.0, 2.0, 3.0, 4.0]
+    )
     assert reg.predict(X).shape == (4,)
 
 
 def test_lbfgs_regression():
     for activation in ACTIVATIONS:
         reg = FCNNRegressor(
-            hidden_layer_sizes=50, solver="lbfgs", max_iter=200, tol=1e-3,
-            random_state=1, activation=activation,
+            hidden_layer_sizes=50,
+            solver="lbfgs",
+            max_iter=200,
+            tol=1e-3,
+            random_state=1,
+            activation=activation,
         ).fit(X_REG, Y_REG)
         assert reg.out_activation_ == "identity"
         if activation == "identity":
@@ -263,7 +291,9 @@ def test_poisson_regressor():
 
 # ================================================== hidden_layer_sizes variants
 def test_hidden_layer_sizes_int_and_positional():
-    clf = FCNNClassifier(hidden_layer_sizes=7, max_iter=5, random_state=0).fit(X_BIN, Y_BIN)
+    clf = FCNNClassifier(hidden_layer_sizes=7, max_iter=5, random_state=0).fit(
+        X_BIN, Y_BIN
+    )
     assert clf.coefs_[0].shape == (64, 7)
     assert clf.n_layers_ == 3
 
@@ -292,12 +322,16 @@ def test_hidden_layer_sizes_list_and_array():
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_empty_hidden_layers_shapes(solver):
-    clf = FCNNClassifier((), solver=solver, max_iter=20, random_state=0).fit(X_MULTI, Y_MULTI)
+    clf = FCNNClassifier((), solver=solver, max_iter=20, random_state=0).fit(
+        X_MULTI, Y_MULTI
+    )
     assert clf.n_layers_ == 2
     assert [c.shape for c in clf.coefs_] == [(64, 3)]
     assert [b.shape for b in clf.intercepts_] == [(3,)]
     assert clf.predict_proba(X_MULTI).shape == (200, 3)
-    reg = FCNNRegressor((), solver=solver, max_iter=20, random_state=0).fit(X_REG, Y_REG)
+    reg = FCNNRegressor((), solver=solver, max_iter=20, random_state=0).fit(
+        X_REG, Y_REG
+    )
     assert [c.shape for c in reg.coefs_] == [(10, 1)]
 
 
@@ -306,10 +340,19 @@ def test_empty_hidden_layers_is_ridge():
     X = StandardScaler().fit_transform(X_REG)
     for alpha in [0.0, 3.0]:
         reg = FCNNRegressor(
-            (), activation="identity", solver="lbfgs", alpha=alpha, tol=1e-12,
-            max_iter=2000, random_state=0,
+            (),
+            activation="identity",
+            solver="lbfgs",
+            alpha=alpha,
+            tol=1e-12,
+            max_iter=2000,
+            random_state=0,
         ).fit(X, Y_REG)
-        ref = Ridge(alpha=alpha).fit(X, Y_REG) if alpha else LinearRegression().fit(X, Y_REG)
+        ref = (
+            Ridge(alpha=alpha).fit(X, Y_REG)
+            if alpha
+            else LinearRegression().fit(X, Y_REG)
+        )
         assert_allclose(reg.coefs_[0].ravel(), ref.coef_, rtol=1e-4, atol=1e-5)
         assert_allclose(reg.intercepts_[0], [ref.intercept_], rtol=1e-4, atol=1e-5)
 
@@ -318,8 +361,12 @@ def test_empty_hidden_layers_is_ridge():
 def test_empty_hidden_layers_is_logistic_regression(multiclass):
     # mean log-loss + 0.5*alpha*||W||^2/n  ==  LogisticRegression(C=1/alpha) objective / n
     X, y = make_classification(
-        n_samples=150, n_features=5, n_informative=3, n_classes=3 if multiclass else 2,
-        flip_y=0.2, random_state=0,
+        n_samples=150,
+        n_features=5,
+        n_informative=3,
+        n_classes=3 if multiclass else 2,
+        flip_y=0.2,
+        random_state=0,
     )
     alpha = 1.0
     clf = FCNNClassifier(
@@ -338,7 +385,13 @@ def test_empty_hidden_layers_poisson_is_glm():
     y = rng.poisson(np.exp(X.ravel() + 1))
     glm = PoissonRegressor(alpha=0, tol=1e-10).fit(X, y)
     reg = FCNNRegressor(
-        (), loss="poisson", alpha=0, solver="lbfgs", tol=1e-10, max_iter=2000, random_state=1
+        (),
+        loss="poisson",
+        alpha=0,
+        solver="lbfgs",
+        tol=1e-10,
+        max_iter=2000,
+        random_state=1,
     ).fit(X, y)
     assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-4)
     assert_allclose(reg.coefs_[0].ravel(), glm.coef_, rtol=1e-4, atol=1e-6)
@@ -349,7 +402,9 @@ def test_empty_hidden_layers_poisson_is_glm():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_log_proba_never_minus_inf(kind, dtype):
     X = X_SMALL
-    y = {"binary": Y_SMALL_BIN, "multiclass": Y_SMALL_MULTI, "multilabel": Y_SMALL_ML}[kind]
+    y = {"binary": Y_SMALL_BIN, "multiclass": Y_SMALL_MULTI, "multilabel": Y_SMALL_ML}[
+        kind
+    ]
     clf = FCNNClassifier((8,), solver="lbfgs", max_iter=100, random_state=0)
     clf.fit(X.astype(dtype), y)
     X_big = (X * 1e4).astype(dtype)
@@ -371,11 +426,15 @@ def test_log_proba_never_minus_inf(kind, dtype):
     else:
         ref = log_expit(z)
     rtol = 1e-3 if dtype == np.float32 else 1e-6
-    assert_allclose(log_proba, ref, rtol=rtol, atol=1e-3 if dtype == np.float32 else 1e-8)
+    assert_allclose(
+        log_proba, ref, rtol=rtol, atol=1e-3 if dtype == np.float32 else 1e-8
+    )
     # where probabilities are not tiny, log_proba == log(proba)
     mask = proba > 1e-200 if dtype == np.float64 else proba > 1e-30
     assert_allclose(
-        log_proba[mask], np.log(proba[mask]), rtol=1e-4 if dtype == np.float32 else 1e-7,
+        log_proba[mask],
+        np.log(proba[mask]),
+        rtol=1e-4 if dtype == np.float32 else 1e-7,
         atol=1e-5 if dtype == np.float32 else 1e-12,
     )
     # predict is consistent with the probabilities
@@ -415,14 +474,21 @@ def test_float32_float64_predictions_agree():
     c32 = FCNNClassifier((5, 3), alpha=1e-5, random_state=1, max_iter=100, tol=1e-1)
     c32.fit(X[:150].astype(np.float32), Y_BIN[:150])
     assert_array_equal(c64.predict(X[150:]), c32.predict(X[150:].astype(np.float32)))
-    assert_allclose(c64.predict_proba(X[150:]), c32.predict_proba(X[150:].astype(np.float32)),
-                    rtol=1e-2)
+    assert_allclose(
+        c64.predict_proba(X[150:]),
+        c32.predict_proba(X[150:].astype(np.float32)),
+        rtol=1e-2,
+    )
     r64 = FCNNRegressor((5, 3), alpha=1e-5, random_state=1, max_iter=150, tol=1e-3)
     r64.fit(X[:150], Y_BIN[:150].astype(float))
     r32 = FCNNRegressor((5, 3), alpha=1e-5, random_state=1, max_iter=150, tol=1e-3)
     r32.fit(X[:150].astype(np.float32), Y_BIN[:150].astype(float))
-    assert_allclose(r64.predict(X[150:]), r32.predict(X[150:].astype(np.float32)),
-                    rtol=5e-4, atol=1e-4)
+    assert_allclose(
+        r64.predict(X[150:]),
+        r32.predict(X[150:].astype(np.float32)),
+        rtol=5e-4,
+        atol=1e-4,
+    )
 
 
 # ==================================================================== sparse
@@ -435,8 +501,13 @@ def test_dense_csr_csc_same_fit(Est, solver):
     y = (X.sum(1) > np.median(X.sum(1))).astype(int)
     if Est is FCNNRegressor:
         y = X @ rng.randn(30)
-    kw = dict(hidden_layer_sizes=(10,), solver=solver, random_state=0, batch_size=16,
-              max_iter=20 if solver == "lbfgs" else 5)
+    kw = dict(
+        hidden_layer_sizes=(10,),
+        solver=solver,
+        random_state=0,
+        batch_size=16,
+        max_iter=20 if solver == "lbfgs" else 5,
+    )
     fits = [Est(**kw).fit(Xc, y) for Xc in (X, sp.csr_matrix(X), sp.csc_matrix(X))]
     for other in fits[1:]:
         assert_params_allclose(fits[0], other, rtol=1e-6, atol=1e-9)
@@ -461,7 +532,11 @@ def test_sparse_predictions_match():
 def test_integer_sample_weight_equals_repetition_lbfgs(Est):
     rng = np.random.RandomState(42)
     X = rng.randn(40, 4)
-    y = (X[:, 0] - X[:, 1] > 0).astype(int) if Est is FCNNClassifier else X @ [1, 2, -1, 0.5]
+    y = (
+        (X[:, 0] - X[:, 1] > 0).astype(int)
+        if Est is FCNNClassifier
+        else X @ [1, 2, -1, 0.5]
+    )
     sw = rng.randint(0, 4, size=40)
     sw[:2] = [1, 2]
     if Est is FCNNClassifier:
@@ -469,7 +544,9 @@ def test_integer_sample_weight_equals_repetition_lbfgs(Est):
         sw[np.flatnonzero(y == 0)[0]] = 1
         sw[np.flatnonzero(y == 1)[0]] = 1
     X_rep, y_rep = np.repeat(X, sw, axis=0), np.repeat(y, sw, axis=0)
-    kw = dict(hidden_layer_sizes=(6,), solver="lbfgs", alpha=1e-3, max_iter=40, random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(6,), solver="lbfgs", alpha=1e-3, max_iter=40, random_state=0
+    )
     a = Est(**kw).fit(X, y, sample_weight=sw)
     b = Est(**kw).fit(X_rep, y_rep)
     assert_params_allclose(a, b, rtol=1e-5, atol=1e-7)
@@ -485,8 +562,15 @@ def test_zero_sample_weight_equals_dropping(Est, solver):
     sw[drop] = 0.0
     keep = np.setdiff1d(np.arange(len(y)), drop)
     # full batch + no shuffling: batches are identical up to the dropped rows
-    kw = dict(hidden_layer_sizes=(6,), solver=solver, shuffle=False, batch_size="auto",
-              max_iter=15, random_state=0, learning_rate_init=0.01)
+    kw = dict(
+        hidden_layer_sizes=(6,),
+        solver=solver,
+        shuffle=False,
+        batch_size="auto",
+        max_iter=15,
+        random_state=0,
+        learning_rate_init=0.01,
+    )
     a = Est(**kw).fit(X, y, sample_weight=sw)
     b = Est(**kw).fit(X[keep], y[keep])
     assert_params_allclose(a, b, rtol=1e-6, atol=1e-9)
@@ -501,17 +585,30 @@ def test_unit_and_scaled_sample_weight(solver):
     assert_params_allclose(a, b, rtol=1e-9, atol=1e-12)
     # objective = (sum_i s_i l_i + 0.5 alpha ||W||^2) / sum_i s_i, so scaling every weight
     # by 7 is the same as dividing alpha by 7 (as repeating each row 7 times would be)
-    c = FCNNRegressor(alpha=1e-3, **kw).fit(X_SMALL, Y_SMALL_REG, sample_weight=SW_SMALL)
-    d = FCNNRegressor(alpha=7e-3, **kw).fit(X_SMALL, Y_SMALL_REG, sample_weight=7.0 * SW_SMALL)
+    c = FCNNRegressor(alpha=1e-3, **kw).fit(
+        X_SMALL, Y_SMALL_REG, sample_weight=SW_SMALL
+    )
+    d = FCNNRegressor(alpha=7e-3, **kw).fit(
+        X_SMALL, Y_SMALL_REG, sample_weight=7.0 * SW_SMALL
+    )
     assert_params_allclose(c, d, rtol=1e-6, atol=1e-9)
     # and non-uniform weights do change the fit
     assert not np.allclose(a.coefs_[0], c.coefs_[0])
 
 
 def test_sample_weight_with_early_stopping():
-    X, y = make_regression(n_samples=100, n_features=2, n_informative=2, random_state=42)
-    kw = dict(hidden_layer_sizes=10, solver="adam", early_stopping=True, tol=1e-2,
-              learning_rate_init=0.01, batch_size=10, random_state=42)
+    X, y = make_regression(
+        n_samples=100, n_features=2, n_informative=2, random_state=42
+    )
+    kw = dict(
+        hidden_layer_sizes=10,
+        solver="adam",
+        early_stopping=True,
+        tol=1e-2,
+        learning_rate_init=0.01,
+        batch_size=10,
+        random_state=42,
+    )
     m1 = FCNNRegressor(**kw).fit(X, y, sample_weight=np.ones_like(y))
     m2 = FCNNRegressor(**kw).fit(X, y)
     assert_allclose(m1.predict(X), m2.predict(X))
@@ -527,7 +624,9 @@ def test_partial_fit_requires_classes_first_call():
 
 def test_partial_fit_unseen_label_raises_and_names_it():
     clf = FCNNClassifier((4,), solver="adam", random_state=0)
-    clf.partial_fit(X_SMALL[:30], np.array(["a", "b"])[Y_SMALL_BIN[:30]], classes=["a", "b"])
+    clf.partial_fit(
+        X_SMALL[:30], np.array(["a", "b"])[Y_SMALL_BIN[:30]], classes=["a", "b"]
+    )
     y_new = np.array(["a", "zebra"])[Y_SMALL_BIN[30:]]
     before = params_of(clf)
     with pytest.raises(ValueError, match="zebra"):
@@ -571,13 +670,26 @@ def test_lbfgs_has_no_partial_fit():
 
 @pytest.mark.parametrize(
     "solver,lr_kw",
-    [("sgd", {}), ("sgd", {"learning_rate": "invscaling", "power_t": 0.3}), ("adam", {})],
+    [
+        ("sgd", {}),
+        ("sgd", {"learning_rate": "invscaling", "power_t": 0.3}),
+        ("adam", {}),
+    ],
 )
 @pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
 def test_partial_fit_epochs_equal_fit(Est, solver, lr_kw):
     y = Y_SMALL_MULTI if Est is FCNNClassifier else Y_SMALL_REG
-    kw = dict(hidden_layer_sizes=(6,), solver=solver, shuffle=False, batch_size=16,
-              random_state=0, learning_rate_init=0.01, tol=0, n_iter_no_change=1000, **lr_kw)
+    kw = dict(
+        hidden_layer_sizes=(6,),
+        solver=solver,
+        shuffle=False,
+        batch_size=16,
+        random_state=0,
+        learning_rate_init=0.01,
+        tol=0,
+        n_iter_no_change=1000,
+        **lr_kw,
+    )
     full = Est(max_iter=7, **kw).fit(X_SMALL, y)
     inc = Est(**kw)
     for _ in range(7):
@@ -590,7 +702,9 @@ def test_partial_fit_epochs_equal_fit(Est, solver, lr_kw):
 
 
 def test_partial_fit_continues_after_fit():
-    reg = FCNNRegressor((4,), solver="sgd", random_state=0, max_iter=3).fit(X_SMALL, Y_SMALL_REG)
+    reg = FCNNRegressor((4,), solver="sgd", random_state=0, max_iter=3).fit(
+        X_SMALL, Y_SMALL_REG
+    )
     before = params_of(reg)
     reg.partial_fit(X_SMALL, Y_SMALL_REG)
     after = params_of(reg)
@@ -600,8 +714,14 @@ def test_partial_fit_continues_after_fit():
 
 def test_partial_fit_regression_learns():
     for momentum in [0, 0.9]:
-        kw = dict(solver="sgd", activation="relu", random_state=1, learning_rate_init=0.01,
-                  batch_size=X_REG.shape[0], momentum=momentum)
+        kw = dict(
+            solver="sgd",
+            activation="relu",
+            random_state=1,
+            learning_rate_init=0.01,
+            batch_size=X_REG.shape[0],
+            momentum=momentum,
+        )
         m1 = FCNNRegressor(max_iter=100, **kw).fit(X_REG, Y_REG)
         m2 = FCNNRegressor(**kw)
         for _ in range(100):
@@ -613,14 +733,27 @@ def test_partial_fit_regression_learns():
 # ================================================================ warm_start
 @pytest.mark.parametrize(
     "solver,extra",
-    [("sgd", {}), ("sgd", {"learning_rate": "invscaling"}),
-     ("sgd", {"nesterovs_momentum": False}), ("adam", {})],
+    [
+        ("sgd", {}),
+        ("sgd", {"learning_rate": "invscaling"}),
+        ("sgd", {"nesterovs_momentum": False}),
+        ("adam", {}),
+    ],
 )
 @pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
 def test_warm_start_continuity_bitwise(Est, solver, extra):
     y = Y_SMALL_MULTI if Est is FCNNClassifier else Y_SMALL_REG
-    kw = dict(hidden_layer_sizes=(7, 5), solver=solver, shuffle=False, batch_size=16,
-              random_state=0, learning_rate_init=0.01, tol=0, n_iter_no_change=1000, **extra)
+    kw = dict(
+        hidden_layer_sizes=(7, 5),
+        solver=solver,
+        shuffle=False,
+        batch_size=16,
+        random_state=0,
+        learning_rate_init=0.01,
+        tol=0,
+        n_iter_no_change=1000,
+        **extra,
+    )
     ten = Est(max_iter=10, **kw).fit(X_SMALL, y)
     ws = Est(max_iter=5, warm_start=True, **kw).fit(X_SMALL, y)
     ws.fit(X_SMALL, y)
@@ -642,7 +775,9 @@ def test_warm_start_reuses_solution():
 @pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
 def test_warm_start_full_iteration(Est):
     y = Y_SMALL_MULTI
-    clf = Est(hidden_layer_sizes=2, solver="sgd", warm_start=True, max_iter=3, random_state=0)
+    clf = Est(
+        hidden_layer_sizes=2, solver="sgd", warm_start=True, max_iter=3, random_state=0
+    )
     clf.fit(X_SMALL, y)
     assert clf.n_iter_ == 3
     clf.fit(X_SMALL, y)
@@ -653,8 +788,15 @@ def test_warm_start_full_iteration(Est):
 @pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
 def test_warm_start_no_convergence(Est, solver):
     y = Y_SMALL_MULTI
-    model = Est((5,), solver=solver, warm_start=True, max_iter=10, n_iter_no_change=np.inf,
-                random_state=0, tol=0)
+    model = Est(
+        (5,),
+        solver=solver,
+        warm_start=True,
+        max_iter=10,
+        n_iter_no_change=np.inf,
+        random_state=0,
+        tol=0,
+    )
     with pytest.warns(ConvergenceWarning):
         model.fit(X_SMALL, y)
     assert model.n_iter_ == 10
@@ -666,8 +808,14 @@ def test_warm_start_no_convergence(Est, solver):
 
 @pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
 def test_warm_start_with_early_stopping(Est):
-    mlp = Est((5,), max_iter=10, random_state=0, warm_start=True, early_stopping=True,
-              n_iter_no_change=1000)
+    mlp = Est(
+        (5,),
+        max_iter=10,
+        random_state=0,
+        warm_start=True,
+        early_stopping=True,
+        n_iter_no_change=1000,
+    )
     mlp.fit(X_MULTI, Y_MULTI)
     n = len(mlp.validation_scores_)
     mlp.set_params(max_iter=20)
@@ -676,7 +824,9 @@ def test_warm_start_with_early_stopping(Est):
 
 
 def test_warm_start_class_change_raises():
-    clf = FCNNClassifier((2,), solver="lbfgs", warm_start=True, random_state=42, tol=1e-2)
+    clf = FCNNClassifier(
+        (2,), solver="lbfgs", warm_start=True, random_state=42, tol=1e-2
+    )
     clf.fit(X_MULTI, Y_MULTI)
     clf.fit(X_MULTI, Y_MULTI)
     with pytest.raises(ValueError, match="warm_start"):
@@ -700,7 +850,9 @@ def test_early_stopping_attributes(Est):
     assert est.best_validation_score_ + tol > scores[-2]
     assert est.best_validation_score_ + tol > scores[-1]
 
-    est = Est(tol=tol, max_iter=3000, solver="sgd", early_stopping=False, random_state=0)
+    est = Est(
+        tol=tol, max_iter=3000, solver="sgd", early_stopping=False, random_state=0
+    )
     est.fit(X, y)
     assert est.validation_scores_ is None
     assert est.best_validation_score_ is None
@@ -714,14 +866,23 @@ def test_early_stopping_restores_best_weights(Est, solver):
         X, y = X_MULTI, Y_MULTI
     else:
         X, y = X_REG, Y_REG
-    kw = dict(hidden_layer_sizes=(20,), solver=solver, early_stopping=True,
-              validation_fraction=0.2, random_state=0, learning_rate_init=0.05,
-              batch_size=32, tol=0.0)
+    kw = dict(
+        hidden_layer_sizes=(20,),
+        solver=solver,
+        early_stopping=True,
+        validation_fraction=0.2,
+        random_state=0,
+        learning_rate_init=0.05,
+        batch_size=32,
+        tol=0.0,
+    )
     est = Est(max_iter=300, n_iter_no_change=8, **kw).fit(X, y)
     scores = np.asarray(est.validation_scores_)
     best_epoch = int(np.argmax(scores)) + 1  # first epoch reaching the maximum
     assert est.best_validation_score_ == scores.max()
-    assert best_epoch < est.n_iter_, "test needs training to continue past the best epoch"
+    assert best_epoch < est.n_iter_, (
+        "test needs training to continue past the best epoch"
+    )
     # The same run truncated at the best epoch ends with the weights of that epoch
     ref = Est(max_iter=best_epoch, n_iter_no_change=1000, **kw).fit(X, y)
     assert_array_equal(ref.validation_scores_, scores[:best_epoch])
@@ -740,8 +901,15 @@ def test_early_stopping_split_is_stratified(counts):
     y0 = np.repeat(np.arange(len(counts)), counts)
     for seed in range(6):
         y = np.random.RandomState(seed).permutation(y0)
-        clf = FCNNClassifier((), early_stopping=True, validation_fraction=0.1, max_iter=8,
-                             n_iter_no_change=100, random_state=seed, learning_rate_init=0.05)
+        clf = FCNNClassifier(
+            (),
+            early_stopping=True,
+            validation_fraction=0.1,
+            max_iter=8,
+            n_iter_no_change=100,
+            random_state=seed,
+            learning_rate_init=0.05,
+        )
         clf.fit(X, y)
         assert len(clf.validation_scores_) == clf.n_iter_ == 8
         for s in clf.validation_scores_:
@@ -751,10 +919,13 @@ def test_early_stopping_split_is_stratified(counts):
 
 
 def test_early_stopping_string_labels():
-    X, y = make_classification(n_samples=200, n_features=10, n_classes=3, n_informative=5,
-                               random_state=42)
+    X, y = make_classification(
+        n_samples=200, n_features=10, n_classes=3, n_informative=5, random_state=42
+    )
     y = np.array(["class_a", "class_b", "class_c"], dtype=object)[y]
-    clf = FCNNClassifier((10,), early_stopping=True, max_iter=50, random_state=42).fit(X, y)
+    clf = FCNNClassifier((10,), early_stopping=True, max_iter=50, random_state=42).fit(
+        X, y
+    )
     assert clf.validation_scores_ is not None
     assert len(clf.validation_scores_) == clf.n_iter_
     assert np.isfinite(clf.validation_scores_).all()
@@ -765,8 +936,14 @@ def test_early_stopping_diverging_loss_does_not_raise():
     X = rng.rand(150, 4) * 8
     y = (X @ [1.0, 2.0, 3.0, 4.0]) / 10
     mlp = FCNNRegressor(
-        hidden_layer_sizes=100, activation="identity", solver="sgd", learning_rate_init=1,
-        max_iter=20, early_stopping=True, n_iter_no_change=10, random_state=0,
+        hidden_layer_sizes=100,
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1,
+        max_iter=20,
+        early_stopping=True,
+        n_iter_no_change=10,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -784,8 +961,15 @@ def test_early_stopping_diverging_loss_does_not_raise():
 def test_n_iter_no_change_rule(Est, n_iter_no_change, early_stopping):
     # with a huge tol no epoch after the first counts as an improvement; training stops
     # once the no-improvement count exceeds n_iter_no_change
-    est = Est((5,), solver="sgd", tol=1e9, n_iter_no_change=n_iter_no_change, max_iter=100,
-              random_state=0, early_stopping=early_stopping)
+    est = Est(
+        (5,),
+        solver="sgd",
+        tol=1e9,
+        n_iter_no_change=n_iter_no_change,
+        max_iter=100,
+        random_state=0,
+        early_stopping=early_stopping,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est.fit(X_BIN[:100], Y_BIN[:100])
@@ -794,8 +978,14 @@ def test_n_iter_no_change_rule(Est, n_iter_no_change, early_stopping):
 
 
 def test_n_iter_no_change_inf_runs_to_max_iter():
-    clf = FCNNClassifier((5,), tol=1e9, max_iter=60, solver="sgd", n_iter_no_change=np.inf,
-                         random_state=0)
+    clf = FCNNClassifier(
+        (5,),
+        tol=1e9,
+        max_iter=60,
+        solver="sgd",
+        n_iter_no_change=np.inf,
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning, match="60"):
         clf.fit(X_BIN[:100], Y_BIN[:100])
     assert clf.n_iter_ == 60
@@ -808,8 +998,9 @@ def test_tolerance_stops_early():
 
 
 def test_adaptive_learning_rate_stops():
-    clf = FCNNClassifier(tol=0.5, max_iter=3000, solver="sgd", learning_rate="adaptive",
-                         random_state=0)
+    clf = FCNNClassifier(
+        tol=0.5, max_iter=3000, solver="sgd", learning_rate="adaptive", random_state=0
+    )
     clf.fit([[3, 2], [1, 6]], [1, 0])
     assert clf.max_iter > clf.n_iter_
 
@@ -834,8 +1025,14 @@ def test_no_convergence_warning_when_converged():
 
 @pytest.mark.parametrize("Est", [FCNNClassifier, FCNNRegressor])
 def test_lbfgs_max_fun(Est):
-    est = Est(solver="lbfgs", hidden_layer_sizes=50, max_iter=150, max_fun=10, tol=0.0,
-              random_state=1)
+    est = Est(
+        solver="lbfgs",
+        hidden_layer_sizes=50,
+        max_iter=150,
+        max_fun=10,
+        tol=0.0,
+        random_state=1,
+    )
     with pytest.warns(ConvergenceWarning):
         est.fit(X_MULTI, Y_MULTI)
     assert est.n_iter_ <= 10
@@ -865,7 +1062,9 @@ def test_alpha_shrinks_weights():
     X, y = X_BIN[:100], Y_BIN[:100]
     sums = []
     for alpha in [0, 1]:
-        mlp = FCNNClassifier(hidden_layer_sizes=10, alpha=alpha, random_state=1).fit(X, y)
+        mlp = FCNNClassifier(hidden_layer_sizes=10, alpha=alpha, random_state=1).fit(
+            X, y
+        )
         sums.append(np.array([np.abs(c).sum() for c in mlp.coefs_]))
     assert (sums[0] > sums[1]).all()
 
@@ -873,7 +1072,13 @@ def test_alpha_shrinks_weights():
 def test_shuffle_changes_training():
     X, y = make_regression(n_samples=50, n_features=5, random_state=0)
     for shuffle in [True, False]:
-        kw = dict(hidden_layer_sizes=1, max_iter=1, batch_size=1, random_state=0, shuffle=shuffle)
+        kw = dict(
+            hidden_layer_sizes=1,
+            max_iter=1,
+            batch_size=1,
+            random_state=0,
+            shuffle=shuffle,
+        )
         m1 = FCNNRegressor(**kw).fit(X, y)
         m2 = FCNNRegressor(**kw).fit(X, y)
         assert np.array_equal(m1.coefs_[0], m2.coefs_[0])
@@ -898,7 +1103,9 @@ def test_verbose(capsys):
     clf.partial_fit([[3, 2], [1, 6]], [1, 0])
     out, _ = capsys.readouterr()
     assert "Iteration" in out
-    FCNNClassifier(solver="sgd", max_iter=2, hidden_layer_sizes=2).fit([[3, 2], [1, 6]], [1, 0])
+    FCNNClassifier(solver="sgd", max_iter=2, hidden_layer_sizes=2).fit(
+        [[3, 2], [1, 6]], [1, 0]
+    )
     out, _ = capsys.readouterr()
     assert "Iteration" not in out
 

@@ -43,8 +43,14 @@ def _problem(kind, dtype, seed=0, n=120, n_features=6):
     return FCNNRegressor(loss="poisson", **params), X, rng.poisson(2.0, n)
 
 
-KINDS = ["multiclass", "binary", "multilabel", "regression", "multi_regression",
-         "poisson"]
+KINDS = [
+    "multiclass",
+    "binary",
+    "multilabel",
+    "regression",
+    "multi_regression",
+    "poisson",
+]
 
 
 def _methods(model):
@@ -87,6 +93,7 @@ def _assert_identical(fast, slow):
 
 # --- same results ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n_rows", [1, 7, _fast_predict.MAX_ROWS])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
@@ -112,8 +119,13 @@ def test_inputs_off_the_short_path_give_the_same_results():
     model, X, y = _problem("multiclass", np.float32)
     _fit(model, X, y)
     expected = model.predict_proba(X)
-    others = [X.tolist(), np.asfortranarray(X), X.astype(np.float64), sp.csr_matrix(X),
-              np.asarray(X, dtype=X.dtype.newbyteorder())]
+    others = [
+        X.tolist(),
+        np.asfortranarray(X),
+        X.astype(np.float64),
+        sp.csr_matrix(X),
+        np.asarray(X, dtype=X.dtype.newbyteorder()),
+    ]
     for other in others:
         assert _fast_predict._short_path(model, other) is None
         got = model.predict_proba(other)
@@ -133,6 +145,7 @@ def test_read_only_input():
 
 
 # --- same errors -----------------------------------------------------------------
+
 
 def _error_of(method, X):
     with pytest.raises(Exception) as info:
@@ -178,6 +191,7 @@ def test_transform_bad_layer_same_error():
 
 # --- same warnings ---------------------------------------------------------------
 
+
 def _warnings_of(call):
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
@@ -185,8 +199,9 @@ def _warnings_of(call):
     return result, [(w.category, str(w.message), w.filename) for w in record]
 
 
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba",
-                                    "transform"])
+@pytest.mark.parametrize(
+    "method", ["predict", "predict_proba", "predict_log_proba", "transform"]
+)
 def test_feature_names_warning(method, validated):
     pd = pytest.importorskip("pandas")
     model, X, y = _problem("multiclass", np.float64)
@@ -197,8 +212,10 @@ def test_feature_names_warning(method, validated):
         slow, slow_warnings = _warnings_of(lambda: getattr(model, method)(X))
     _assert_identical(fast, slow)
     assert fast_warnings == slow_warnings
-    message = ("X does not have valid feature names, but FCNNClassifier was fitted "
-               "with feature names")
+    message = (
+        "X does not have valid feature names, but FCNNClassifier was fitted "
+        "with feature names"
+    )
     assert [w[1] for w in fast_warnings] == [message]
     # and a DataFrame to a model fitted on it: no warning either way
     _, fast_warnings = _warnings_of(lambda: getattr(model, method)(frame))
@@ -215,6 +232,7 @@ def test_no_warning_for_plain_arrays():
 
 
 # --- the cached network follows the model ------------------------------------------
+
 
 def test_follows_parameter_changes(validated):
     model, X, y = _problem("multiclass", np.float64)
@@ -279,22 +297,27 @@ def test_each_kernel_build(use_kernel_build):
 
 # --- threads -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["multiclass", "regression"])
 def test_concurrent_predictions(kind):
     model, X, y = _problem(kind, np.float32, n=400)
     _fit(model, X, y)
     method = "predict_proba" if kind == "multiclass" else "predict"
     rng = np.random.RandomState(0)
-    inputs = [rng.normal(size=(rng.choice([1, 3, 64]), X.shape[1])).astype(np.float32)
-              for _ in range(64)]
+    inputs = [
+        rng.normal(size=(rng.choice([1, 3, 64]), X.shape[1])).astype(np.float32)
+        for _ in range(64)
+    ]
     expected = [getattr(model, method)(x) for x in inputs]
     clone = pickle.loads(pickle.dumps(model))  # nothing cached: threads race for it
     start = threading.Barrier(4)
 
     def work(offset):
         start.wait()
-        return [getattr(clone, method)(inputs[(i + offset) % len(inputs)])
-                for i in range(300)]
+        return [
+            getattr(clone, method)(inputs[(i + offset) % len(inputs)])
+            for i in range(300)
+        ]
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(work, range(0, 64, 16)))

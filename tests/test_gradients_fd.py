@@ -125,7 +125,10 @@ def _check_fd_float64(loss_and_grad, problem, activation, out_activation, seed):
         assert n_found >= min(per_array, size // 2)
     # Rounding of the loss, ~1e-16 * |loss| / eps, bounds the absolute error.
     assert_allclose(
-        fd, analytic, rtol=1e-6, atol=1e-8 * (1 + abs(loss)),
+        fd,
+        analytic,
+        rtol=1e-6,
+        atol=1e-8 * (1 + abs(loss)),
         err_msg=f"coordinates {checked}",
     )
 
@@ -205,7 +208,9 @@ def test_gradient_finite_differences_float32(
             # rtol covers float32 loss rounding (~1e-6 / eps) and the O(eps^2)
             # truncation; atol only a random direction nearly orthogonal to grad.
             assert_allclose(
-                fd / (2 * eps), expected / (2 * eps), rtol=2e-2,
+                fd / (2 * eps),
+                expected / (2 * eps),
+                rtol=2e-2,
                 atol=2e-4 * grad_norm,
                 err_msg=f"direction {n_checked}, eps={eps}",
             )
@@ -290,17 +295,31 @@ def test_sgd_step_is_minus_lr_times_reference_gradient(task, dtype, use_sample_w
     sw = np.random.RandomState(1).uniform(0.2, 2, len(X)) if use_sample_weight else None
     lr, alpha = 0.1, 1e-3
     est = Est(
-        hidden_layer_sizes=(5,), solver="sgd", momentum=0.0, batch_size=len(X),
-        shuffle=False, max_iter=1, learning_rate_init=lr, alpha=alpha,
-        random_state=0, warm_start=True, **extra,
+        hidden_layer_sizes=(5,),
+        solver="sgd",
+        momentum=0.0,
+        batch_size=len(X),
+        shuffle=False,
+        max_iter=1,
+        learning_rate_init=lr,
+        alpha=alpha,
+        random_state=0,
+        warm_start=True,
+        **extra,
     )
     est.fit(X, y, sample_weight=sw)
     old_coefs, old_intercepts = _params(est)
     est.fit(X, y, sample_weight=sw)
 
     _, coef_grads, intercept_grads = reference_loss_and_gradient(
-        old_coefs, old_intercepts, X, Y, sw,
-        activation="relu", out_activation=out_activation, alpha=alpha,
+        old_coefs,
+        old_intercepts,
+        X,
+        Y,
+        sw,
+        activation="relu",
+        out_activation=out_activation,
+        alpha=alpha,
     )
     assert all(c.dtype == dtype for c in est.coefs_ + est.intercepts_)
     assert est.out_activation_ == out_activation
@@ -345,9 +364,17 @@ def test_adam_steps_match_numpy_adam(task, activation):
     X, y, Y = _task_data(task, np.float64)
     lr, alpha = 0.01, 1e-3
     est = Est(
-        hidden_layer_sizes=(5,), activation=activation, solver="adam",
-        batch_size=len(X), shuffle=False, max_iter=1, learning_rate_init=lr,
-        alpha=alpha, random_state=0, warm_start=True, **extra,
+        hidden_layer_sizes=(5,),
+        activation=activation,
+        solver="adam",
+        batch_size=len(X),
+        shuffle=False,
+        max_iter=1,
+        learning_rate_init=lr,
+        alpha=alpha,
+        random_state=0,
+        warm_start=True,
+        **extra,
     )
     layer_units = [X.shape[1], 5, Y.shape[1]]
     coefs0, intercepts0 = _glorot_init(layer_units, activation)
@@ -355,8 +382,13 @@ def test_adam_steps_match_numpy_adam(task, activation):
 
     def grad_fn(params):
         _, gc, gi = reference_loss_and_gradient(
-            params[:n_layers], params[n_layers:], X, Y,
-            activation=activation, out_activation=out_activation, alpha=alpha,
+            params[:n_layers],
+            params[n_layers:],
+            X,
+            Y,
+            activation=activation,
+            out_activation=out_activation,
+            alpha=alpha,
         )
         return gc + gi
 
@@ -373,12 +405,15 @@ def test_adam_steps_match_numpy_adam(task, activation):
 # --------------------------------------------------------------------------
 
 SOLVERS = {
-    "sgd-nesterov": dict(solver="sgd", momentum=0.9, nesterovs_momentum=True,
-                         learning_rate_init=0.05),
-    "sgd-momentum": dict(solver="sgd", momentum=0.9, nesterovs_momentum=False,
-                         learning_rate_init=0.05),
-    "sgd-invscaling": dict(solver="sgd", learning_rate="invscaling", power_t=0.5,
-                           learning_rate_init=0.2),
+    "sgd-nesterov": dict(
+        solver="sgd", momentum=0.9, nesterovs_momentum=True, learning_rate_init=0.05
+    ),
+    "sgd-momentum": dict(
+        solver="sgd", momentum=0.9, nesterovs_momentum=False, learning_rate_init=0.05
+    ),
+    "sgd-invscaling": dict(
+        solver="sgd", learning_rate="invscaling", power_t=0.5, learning_rate_init=0.2
+    ),
     "adam": dict(solver="adam", learning_rate_init=0.01),
 }
 SKLEARN_ACTIVATIONS = [
@@ -391,8 +426,13 @@ def _fit_both(task, dtype, sample_weight=False, **params):
     X, y, _ = _task_data(task, dtype, n_samples=50)
     sw = np.random.RandomState(2).uniform(0.2, 2, len(X)) if sample_weight else None
     params = dict(
-        hidden_layer_sizes=(6, 4), batch_size=16, max_iter=5, alpha=1e-3,
-        random_state=0, **extra, **params,
+        hidden_layer_sizes=(6, 4),
+        batch_size=16,
+        max_iter=5,
+        alpha=1e-3,
+        random_state=0,
+        **extra,
+        **params,
     )
     ours = ours_cls(**params).fit(X, y, sample_weight=sw)
     theirs = sk_cls(**params).fit(X, y, sample_weight=sw)
@@ -424,9 +464,7 @@ def test_same_trajectory_as_sklearn(task, solver, shuffle):
 @pytest.mark.parametrize("activation", SKLEARN_ACTIVATIONS)
 @pytest.mark.parametrize("task", TASKS)
 def test_same_trajectory_as_sklearn_activations(task, activation):
-    ours, theirs = _fit_both(
-        task, np.float64, activation=activation, **SOLVERS["adam"]
-    )
+    ours, theirs = _fit_both(task, np.float64, activation=activation, **SOLVERS["adam"])
     _assert_same_fit(ours, theirs, rtol=1e-8, atol=1e-12)
 
 

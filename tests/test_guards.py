@@ -27,9 +27,7 @@ from sklearn.neural_network import MLPClassifier
 from _helpers import assert_params_equal
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _guards
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 RNG = np.random.RandomState(0)
 X = RNG.randn(40, 4)
@@ -39,8 +37,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _fitted(Est, dtype=np.float64, **kw):
-    params = dict(hidden_layer_sizes=(5, 3), activation="identity", max_iter=5,
-                  random_state=0)
+    params = dict(
+        hidden_layer_sizes=(5, 3), activation="identity", max_iter=5, random_state=0
+    )
     params.update(kw)
     y = Y_CLF if Est is FCNNClassifier else np.abs(Y_REG)
     return Est(**params).fit(X.astype(dtype), y)
@@ -59,8 +58,13 @@ def _overflowing(est, layer, dtype):
     return Xb
 
 
-METHODS = ["predict", "predict_proba", "predict_log_proba", "transform",
-           "input_gradient"]
+METHODS = [
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "transform",
+    "input_gradient",
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -121,7 +125,9 @@ def test_exp_link_overflow():
     est.intercepts_[0][...] = 0.0
     Xb = np.zeros((5, 4))
     Xb[2, 0] = 800.0  # raw output 800: finite, but exp(800) overflows float64
-    with pytest.raises(ValueError, match="1 of 5 rows .* output activation 'exp' overflowed"):
+    with pytest.raises(
+        ValueError, match="1 of 5 rows .* output activation 'exp' overflowed"
+    ):
         est.predict(Xb)
     Xb[2, 0] = 700.0
     assert np.isfinite(est.predict(Xb)).all()
@@ -134,7 +140,9 @@ def test_log_softmax_overflow():
     Xb = np.zeros((4, 4))
     Xb[0, 0] = 1.5  # raw (1.5e308, -1.5e308, 0): finite, log-softmax -inf
     assert np.isfinite(est.predict_proba(Xb)).all()
-    with pytest.raises(ValueError, match="1 of 4 rows .* output activation 'softmax' overflowed"):
+    with pytest.raises(
+        ValueError, match="1 of 4 rows .* output activation 'softmax' overflowed"
+    ):
         est.predict_log_proba(Xb)
 
 
@@ -157,9 +165,10 @@ def test_all_finite_without_allocating():
 
 # ---------------------------------------------------------------- training divergence
 
-CASES = [(FCNNRegressor, loss) for loss in
-         ("squared_error", "poisson", "absolute_error", "huber")] + [
-    (FCNNClassifier, "multiclass"), (FCNNClassifier, "binary")]
+CASES = [
+    (FCNNRegressor, loss)
+    for loss in ("squared_error", "poisson", "absolute_error", "huber")
+] + [(FCNNClassifier, "multiclass"), (FCNNClassifier, "binary")]
 SOLVERS = ["sgd", "adam", "rmsprop", "lbfgs"]
 
 
@@ -207,8 +216,14 @@ def test_failed_training_restores_the_model_exactly(Est, solver, how):
         pytest.skip("partial_fit needs a stochastic solver")
     y = Y_CLF if Est is FCNNClassifier else Y_REG
     X32 = X.astype(np.float32)
-    est = Est((6,), activation="identity", solver=solver, max_iter=3, random_state=0,
-              warm_start=how == "warm_start").fit(X32, y)
+    est = Est(
+        (6,),
+        activation="identity",
+        solver=solver,
+        max_iter=3,
+        random_state=0,
+        warm_start=how == "warm_start",
+    ).fit(X32, y)
     twin = pickle.loads(pickle.dumps(est))
     before = _state(est)
     # finite float32 inputs through which the first layer overflows: the first step
@@ -226,8 +241,15 @@ def test_failed_training_restores_the_model_exactly(Est, solver, how):
 
 def test_early_stopping_divergence_keeps_the_best_weights():
     # as scikit-learn: no error; the weights of the best epoch, all finite
-    est = FCNNRegressor((20,), solver="sgd", learning_rate_init=0.5, early_stopping=True,
-                        max_iter=30, random_state=0, activation="identity")
+    est = FCNNRegressor(
+        (20,),
+        solver="sgd",
+        learning_rate_init=0.5,
+        early_stopping=True,
+        max_iter=30,
+        random_state=0,
+        activation="identity",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         est.fit(X * 10, Y_REG)
@@ -263,10 +285,19 @@ for width in (30_000_000, 10**9):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS safety net")
 def test_absurd_layer_width_raises_and_the_process_survives():
     env = dict(os.environ)
-    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "")
-                           + ":allocator_may_return_null=1:max_allocation_size_mb=6144")
-    run = subprocess.run([sys.executable, "-c", ABSURD], capture_output=True,
-                         text=True, cwd=ROOT, timeout=300, check=False, env=env)
+    env["ASAN_OPTIONS"] = (
+        env.get("ASAN_OPTIONS", "")
+        + ":allocator_may_return_null=1:max_allocation_size_mb=6144"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", ABSURD],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.strip().splitlines()
     assert len(lines) == 6, run.stdout
@@ -277,10 +308,13 @@ def test_absurd_layer_width_raises_and_the_process_survives():
 
 
 def test_fit_memory_guard_against_the_machine(monkeypatch):
-    est = FCNNRegressor((50,), max_iter=2, random_state=0, warm_start=True).fit(X, Y_REG)
+    est = FCNNRegressor((50,), max_iter=2, random_state=0, warm_start=True).fit(
+        X, Y_REG
+    )
     before = _state(est)
-    needed = sum(_guards.fit_memory(est, [4, 50, 1], 8, 40, 0, X.nbytes, False)
-                 .values())
+    needed = sum(
+        _guards.fit_memory(est, [4, 50, 1], 8, 40, 0, X.nbytes, False).values()
+    )
     monkeypatch.setattr(_guards, "physical_memory", lambda: needed - 1)
     with pytest.raises(MemoryError, match="needs about .* the largest part is the"):
         est.fit(X, Y_REG)
@@ -296,10 +330,17 @@ def test_predict_memory_guard_per_call(monkeypatch, method):
     # more rows than the short path of small batches takes
     XX, YY = np.tile(X, (8, 1)), np.tile(Y_CLF, 8)
     n = len(XX)
+
     def args(n):
         return (XX[:n], YY[:n]) if method == "input_gradient" else (XX[:n],)
-    parts = _guards.predict_memory(network, n, 8, None if method == "predict" else 1,
-                                   input_gradient=method == "input_gradient")
+
+    parts = _guards.predict_memory(
+        network,
+        n,
+        8,
+        None if method == "predict" else 1,
+        input_gradient=method == "input_gradient",
+    )
     monkeypatch.setattr(_guards, "physical_memory", lambda: sum(parts.values()) - 1)
     with pytest.raises(MemoryError, match=f"This call on {n} rows needs about"):
         getattr(est, method)(*args(n))
@@ -310,7 +351,9 @@ ESTIMATE_CASES = [
     dict(hidden_layer_sizes=(1500,)),
     dict(hidden_layer_sizes=(1500,), solver="lbfgs"),
     dict(hidden_layer_sizes=(400, 400), solver="sgd", batch_size=1000),
-    dict(hidden_layer_sizes=(800,), dropout=0.5, input_dropout=0.2, early_stopping=True),
+    dict(
+        hidden_layer_sizes=(800,), dropout=0.5, input_dropout=0.2, early_stopping=True
+    ),
     dict(hidden_layer_sizes=(1500,), activation="gelu", solver="rmsprop"),
 ]
 
@@ -321,8 +364,9 @@ def test_fit_memory_estimate_bounds_the_measured_peak(kw, monkeypatch):
     Xm, ym = rng.randn(2000, 40), rng.randint(0, 5, 2000)
     estimates = []
     real = _guards.fit_memory
-    monkeypatch.setattr(_guards, "fit_memory",
-                        lambda *a: estimates.append(sum(real(*a).values())) or {})
+    monkeypatch.setattr(
+        _guards, "fit_memory", lambda *a: estimates.append(sum(real(*a).values())) or {}
+    )
     est = FCNNClassifier(max_iter=1, random_state=0, **kw)
     tracemalloc.start()
     try:
@@ -339,10 +383,16 @@ def test_fit_memory_estimate_bounds_the_measured_peak(kw, monkeypatch):
 def test_predict_memory_estimate_bounds_the_measured_peak(method):
     rng = np.random.RandomState(0)
     Xm, ym = rng.randn(5000, 40), rng.randint(0, 5, 5000)
-    est = FCNNClassifier((1000, 300), max_iter=1, random_state=0).fit(Xm[:200], ym[:200])
-    parts = _guards.predict_memory(est._network(), len(Xm), 8,
-                                   2 if method == "transform" else None,
-                                   input_gradient=method == "input_gradient")
+    est = FCNNClassifier((1000, 300), max_iter=1, random_state=0).fit(
+        Xm[:200], ym[:200]
+    )
+    parts = _guards.predict_memory(
+        est._network(),
+        len(Xm),
+        8,
+        2 if method == "transform" else None,
+        input_gradient=method == "input_gradient",
+    )
     args = (Xm, ym) if method == "input_gradient" else (Xm,)
     tracemalloc.start()
     try:
@@ -359,7 +409,9 @@ def test_predict_memory_estimate_bounds_the_measured_peak(method):
 def test_physical_memory_is_known_here():
     total = _guards.physical_memory()
     if sys.platform.startswith("linux"):
-        assert total == min(total, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        assert total == min(
+            total, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        )
         assert total > 1 << 28
 
 
@@ -395,7 +447,9 @@ def test_single_class_partial_fit_and_early_stopping():
     est.partial_fit(X, y)
     with pytest.raises(ValueError, match="classes not in"):
         est.partial_fit(X, np.r_[y[:-1], 8])
-    est = FCNNClassifier((5,), early_stopping=True, max_iter=3, random_state=0).fit(X, y)
+    est = FCNNClassifier((5,), early_stopping=True, max_iter=3, random_state=0).fit(
+        X, y
+    )
     assert len(est.validation_scores_) == 3 and est.validation_scores_[-1] == 1.0
 
 

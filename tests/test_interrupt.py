@@ -23,7 +23,8 @@ import fcnn_sk
 from fcnn_sk import FCNNClassifier, _compiled
 
 pytestmark = pytest.mark.skipif(
-    sys.platform == "win32", reason="sends SIGINT to a child process (POSIX)")
+    sys.platform == "win32", reason="sends SIGINT to a child process (POSIX)"
+)
 
 CHILD = os.path.join(os.path.dirname(__file__), "_interrupt_child.py")
 WAIT_S = 0.3  # after the child says it starts a piece of work
@@ -37,8 +38,13 @@ def _run_child(what):
     root = os.path.dirname(os.path.dirname(fcnn_sk.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     child = subprocess.Popen(
-        [sys.executable, CHILD, what], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, env=env, cwd=os.path.dirname(__file__))
+        [sys.executable, CHILD, what],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(__file__),
+    )
     lines, sent = [], []
     for line in child.stdout:
         lines.append(line)
@@ -54,7 +60,9 @@ def _run_child(what):
     assert len(pieces) == len(sent), output
     for piece, t in zip(pieces, sent):
         piece["latency_s"] = piece["returned_at"] - t
-    print({name: f"{piece['latency_s'] * 1e3:.0f} ms" for name, piece in report.items()})
+    print(
+        {name: f"{piece['latency_s'] * 1e3:.0f} ms" for name, piece in report.items()}
+    )
     return report
 
 
@@ -132,8 +140,9 @@ def test_lbfgs_keeps_its_last_accepted_iterate(monkeypatch):
     monkeypatch.setattr(_compiled.kernels, "loss_grad", loss_grad)
     assert 0 < est.n_iter_ < 12
     # exactly the model of a fit that stopped after those iterations
-    done = FCNNClassifier((20,), solver="lbfgs", max_iter=est.n_iter_,
-                          random_state=0).fit(X, y)
+    done = FCNNClassifier(
+        (20,), solver="lbfgs", max_iter=est.n_iter_, random_state=0
+    ).fit(X, y)
     for a, b in zip([*est.coefs_, *est.intercepts_], [*done.coefs_, *done.intercepts_]):
         np.testing.assert_array_equal(a, b)
     assert est.loss_ == done.loss_

@@ -16,11 +16,14 @@ from fcnn_sk._network import kernel_input, make_network
 kernels = _compiled.kernels
 
 
-@pytest.mark.parametrize("activations, loss, match", [
-    (["relu", "sigmoid"], "log_loss", "unknown activation 'sigmoid'"),
-    (["relu", None], "log_loss", "unknown activation None"),
-    (["relu", "tanh"], "hinge", "unknown loss 'hinge'"),
-])
+@pytest.mark.parametrize(
+    "activations, loss, match",
+    [
+        (["relu", "sigmoid"], "log_loss", "unknown activation 'sigmoid'"),
+        (["relu", None], "log_loss", "unknown activation None"),
+        (["relu", "tanh"], "hinge", "unknown loss 'hinge'"),
+    ],
+)
 def test_network_rejects_unknown_names(activations, loss, match):
     with pytest.raises(ValueError, match=match):
         kernels.Network([4, 3, 3, 2], activations, loss)
@@ -43,8 +46,9 @@ def test_every_registered_name_builds_a_network():
 
 
 def test_hyperparameters_are_typed_and_checked():
-    hyper = kernels.Hyperparameters("rmsprop", learning_rate=0.01, rho=0.5,
-                                    max_grad_norm=2)
+    hyper = kernels.Hyperparameters(
+        "rmsprop", learning_rate=0.01, rho=0.5, max_grad_norm=2
+    )
     assert hyper.solver == "rmsprop"
     assert (hyper.learning_rate, hyper.rho, hyper.max_grad_norm) == (0.01, 0.5, 2.0)
     assert kernels.Hyperparameters("sgd").max_grad_norm is None
@@ -54,9 +58,17 @@ def test_hyperparameters_are_typed_and_checked():
         kernels.Hyperparameters("adam", learning_rate="fast")
     with pytest.raises(AttributeError):
         hyper.learning_rate = 1.0
-    for bad in [dict(learning_rate=-1.0), dict(momentum=1.5), dict(beta_1=1.0),
-                dict(beta_2=np.nan), dict(rho=-0.1), dict(alpha=np.inf),
-                dict(weight_decay=-1.0), dict(epsilon=0.0), dict(max_grad_norm=0.0)]:
+    for bad in [
+        dict(learning_rate=-1.0),
+        dict(momentum=1.5),
+        dict(beta_1=1.0),
+        dict(beta_2=np.nan),
+        dict(rho=-0.1),
+        dict(alpha=np.inf),
+        dict(weight_decay=-1.0),
+        dict(epsilon=0.0),
+        dict(max_grad_norm=0.0),
+    ]:
         with pytest.raises(ValueError, match=next(iter(bad))):
             kernels.Hyperparameters("adam", **bad)
 
@@ -70,9 +82,20 @@ def _epoch(solver, step, n=50, batch_size=8):
     states = np.zeros_like(params), np.zeros_like(params)
     norms = np.empty(network.n_layers)
     result = kernels.train_epoch(
-        network, kernels.Hyperparameters(solver), params, *states, *kernel_input(X),
-        Y.reshape(-1), np.empty(0), np.arange(n, dtype=np.intp), batch_size=batch_size,
-        shuffled=False, step=step, seed=0, grad_norms=norms)
+        network,
+        kernels.Hyperparameters(solver),
+        params,
+        *states,
+        *kernel_input(X),
+        Y.reshape(-1),
+        np.empty(0),
+        np.arange(n, dtype=np.intp),
+        batch_size=batch_size,
+        shuffled=False,
+        step=step,
+        seed=0,
+        grad_norms=norms,
+    )
     return result, params
 
 

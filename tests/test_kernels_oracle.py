@@ -136,12 +136,20 @@ def test_reference_loss_matches_sklearn_metrics(random_problem, out_activation):
     p = random_problem(0, out_activation, np.float64, sample_weight=True)
     Y, sw = p["Y"], p["sample_weight"]
     loss, _, _ = reference_loss_and_gradient(
-        p["coefs"], p["intercepts"], p["X"], Y, sw,
-        activation="tanh", out_activation=out_activation,
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        Y,
+        sw,
+        activation="tanh",
+        out_activation=out_activation,
     )
     P = reference_forward(
-        p["coefs"], p["intercepts"], p["X"],
-        activation="tanh", out_activation=out_activation,
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        activation="tanh",
+        out_activation=out_activation,
     )
     n_outputs = Y.shape[1]
     if out_activation == "softmax":
@@ -173,7 +181,11 @@ def test_loss_and_gradient_match_oracle(
     use_sw, alpha = WEIGHTING[weighting]
     seed = _seed(activation, out_activation, n_hidden)
     problem = random_problem(
-        seed, out_activation, dtype, n_hidden=n_hidden, sparse=sparse,
+        seed,
+        out_activation,
+        dtype,
+        n_hidden=n_hidden,
+        sparse=sparse,
         sample_weight=use_sw,
     )
     _check_against_oracle(problem, dtype, activation, out_activation, alpha)
@@ -189,7 +201,11 @@ def test_loss_and_gradient_match_oracle_no_hidden_layer(
     # hidden_layer_sizes=(): a linear / logistic / softmax / Poisson GLM.
     use_sw, alpha = WEIGHTING[weighting]
     problem = random_problem(
-        _seed(out_activation), out_activation, dtype, n_hidden=0, sparse=sparse,
+        _seed(out_activation),
+        out_activation,
+        dtype,
+        n_hidden=0,
+        sparse=sparse,
         sample_weight=use_sw,
     )
     _check_against_oracle(problem, dtype, "relu", out_activation, alpha)
@@ -224,18 +240,27 @@ def test_per_layer_activation_list(random_problem, out_activation, dtype, revers
     # that applied activation[0] (or the last one) everywhere would fail here.
     names = list(HIDDEN_ACTIVATIONS)[::-1] if reverse else list(HIDDEN_ACTIVATIONS)
     problem = random_problem(
-        _seed(out_activation, reverse), out_activation, dtype,
-        n_hidden=len(names), sample_weight=True,
+        _seed(out_activation, reverse),
+        out_activation,
+        dtype,
+        n_hidden=len(names),
+        sample_weight=True,
     )
     _check_against_oracle(problem, dtype, names, out_activation, 0.1)
     # The list must actually matter (guards against a degenerate problem).
     ref_list = reference_forward(
-        problem["coefs"], problem["intercepts"], problem["X"],
-        activation=names, out_activation=out_activation,
+        problem["coefs"],
+        problem["intercepts"],
+        problem["X"],
+        activation=names,
+        out_activation=out_activation,
     )
     ref_single = reference_forward(
-        problem["coefs"], problem["intercepts"], problem["X"],
-        activation=names[0], out_activation=out_activation,
+        problem["coefs"],
+        problem["intercepts"],
+        problem["X"],
+        activation=names[0],
+        out_activation=out_activation,
     )
     assert not np.allclose(ref_list, ref_single)
 
@@ -250,7 +275,10 @@ def test_forward_matches_oracle(
 ):
     p = random_problem(
         _seed(activation, out_activation, n_hidden, "forward"),
-        out_activation, dtype, n_hidden=n_hidden, sparse=sparse,
+        out_activation,
+        dtype,
+        n_hidden=n_hidden,
+        sparse=sparse,
     )
     kwargs = dict(activation=activation, out_activation=out_activation)
     out = forward(p["coefs"], p["intercepts"], p["X"], **kwargs)
@@ -267,18 +295,27 @@ def test_forward_output_ranges(random_problem, activation, dtype):
     eps = np.finfo(dtype).eps
     p = random_problem(_seed(activation, "ranges"), "softmax", dtype, n_hidden=2)
     proba = forward(
-        p["coefs"], p["intercepts"], p["X"],
-        activation=activation, out_activation="softmax",
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        activation=activation,
+        out_activation="softmax",
     )
     assert_allclose(proba.sum(axis=1), 1.0, rtol=10 * eps)
     assert np.all((proba >= 0) & (proba <= 1))
     sigmoid = forward(
-        p["coefs"], p["intercepts"], p["X"],
-        activation=activation, out_activation="logistic",
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        activation=activation,
+        out_activation="logistic",
     )
     assert np.all((sigmoid >= 0) & (sigmoid <= 1))
     mean = forward(
-        p["coefs"], p["intercepts"], p["X"], activation=activation,
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        activation=activation,
         out_activation="exp",
     )
     assert np.all(mean > 0)
@@ -312,7 +349,10 @@ def test_extreme_logits_are_stable(random_targets, out_activation, dtype):
     assert np.max(np.abs(z)) > 0.3 * extreme
 
     problem = dict(
-        coefs=coefs, intercepts=intercepts, X=X.astype(dtype), Y=Y,
+        coefs=coefs,
+        intercepts=intercepts,
+        X=X.astype(dtype),
+        Y=Y,
         sample_weight=None,
     )
     loss, coef_grads, intercept_grads = loss_and_gradient(
@@ -343,9 +383,7 @@ def test_extreme_hidden_preactivations_are_stable(random_targets, activation, dt
     coefs = [W1.astype(dtype), W2.astype(dtype)]
     intercepts = [np.zeros(n_hidden, dtype), np.zeros(2, dtype)]
     Y = random_targets(rng.randint(1000), n_samples, 2, "identity", dtype)
-    problem = dict(
-        coefs=coefs, intercepts=intercepts, X=X, Y=Y, sample_weight=None
-    )
+    problem = dict(coefs=coefs, intercepts=intercepts, X=X, Y=Y, sample_weight=None)
     _check_against_oracle(problem, dtype, activation, "identity", 0.0)
     out = forward(
         coefs, intercepts, X, activation=activation, out_activation="identity"
@@ -357,16 +395,24 @@ def test_extreme_hidden_preactivations_are_stable(random_targets, activation, dt
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("out_activation", OUTPUT_ACTIVATIONS)
-def test_chunked_passes_match_oracle(random_problem, out_activation, dtype, sparse,
-                                     chunk):
+def test_chunked_passes_match_oracle(
+    random_problem, out_activation, dtype, sparse, chunk
+):
     # The kernels walk all rows in chunks (512 rows for L-BFGS losses, 2048 for
     # predictions); the other tests fit in one. Small chunks here check the rows
     # past the first: their targets, weights and CSR offsets, and the gradient
     # summed over chunks.
-    p = random_problem(_seed(out_activation, "chunked"), out_activation, dtype,
-                       n_hidden=2, sparse=sparse, sample_weight=True)
-    coefs, intercepts, X, Y, sw = (p[k] for k in
-                                   ("coefs", "intercepts", "X", "Y", "sample_weight"))
+    p = random_problem(
+        _seed(out_activation, "chunked"),
+        out_activation,
+        dtype,
+        n_hidden=2,
+        sparse=sparse,
+        sample_weight=True,
+    )
+    coefs, intercepts, X, Y, sw = (
+        p[k] for k in ("coefs", "intercepts", "X", "Y", "sample_weight")
+    )
     kernels = _compiled.kernels
     network = make_network(layer_units_of(coefs), "tanh", OUTPUT_LOSSES[out_activation])
     params = pack(coefs, intercepts)
@@ -375,26 +421,32 @@ def test_chunked_passes_match_oracle(random_problem, out_activation, dtype, spar
     kwargs = dict(activation="tanh", out_activation=out_activation)
 
     grad = np.empty_like(params)
-    loss = kernels.loss_grad(network, params, grad, data, indices, indptr, Y_flat, sw,
-                             0.3, chunk)
+    loss = kernels.loss_grad(
+        network, params, grad, data, indices, indptr, Y_flat, sw, 0.3, chunk
+    )
     ref_loss, ref_coef_grads, ref_intercept_grads = reference_loss_and_gradient(
         coefs, intercepts, X, Y, sw, alpha=0.3, **kwargs
     )
     assert_allclose(loss, ref_loss, rtol=RTOL[dtype], err_msg="loss")
-    _assert_close(grad, pack(ref_coef_grads, ref_intercept_grads, np.float64), dtype,
-                  err_msg="gradient")
+    _assert_close(
+        grad,
+        pack(ref_coef_grads, ref_intercept_grads, np.float64),
+        dtype,
+        err_msg="gradient",
+    )
 
     out = np.empty(Y.shape, dtype)
     kernels.forward_rows(network, params, data, indices, indptr, out, None, chunk)
     kernels.apply_output_link(network, out)
-    _assert_close(out, reference_forward(coefs, intercepts, X, **kwargs), dtype,
-                  err_msg="forward")
+    _assert_close(
+        out, reference_forward(coefs, intercepts, X, **kwargs), dtype, err_msg="forward"
+    )
 
     in_chunks, whole = np.empty((2,) + X.shape, dtype)
-    kernels.input_grad(network, params, data, indices, indptr, Y_flat, in_chunks,
-                       chunk)
-    kernels.input_grad(network, params, data, indices, indptr, Y_flat, whole,
-                       X.shape[0])
+    kernels.input_grad(network, params, data, indices, indptr, Y_flat, in_chunks, chunk)
+    kernels.input_grad(
+        network, params, data, indices, indptr, Y_flat, whole, X.shape[0]
+    )
     _assert_close(in_chunks, whole, dtype, err_msg="input gradient")
 
 
@@ -407,11 +459,13 @@ def test_vector_exp_matches_numpy(dtype):
     lo = np.log(float(info.smallest_subnormal)) - 2.0
     hi = np.log(float(info.max)) + 2.0
     rng = np.random.RandomState(0)
-    x = np.concatenate([
-        np.linspace(lo, hi, 200001),
-        rng.uniform(-30.0, 0.0, 20000),   # the softmax's usual inputs
-        [0.0, -0.0, 1.0, -1.0, np.log(float(info.max)), np.log(float(info.tiny))],
-    ]).astype(dtype)
+    x = np.concatenate(
+        [
+            np.linspace(lo, hi, 200001),
+            rng.uniform(-30.0, 0.0, 20000),  # the softmax's usual inputs
+            [0.0, -0.0, 1.0, -1.0, np.log(float(info.max)), np.log(float(info.tiny))],
+        ]
+    ).astype(dtype)
     got = x.copy()
     _compiled.kernels.exp_array(got)
     with np.errstate(over="ignore", under="ignore"):

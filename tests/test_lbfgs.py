@@ -29,8 +29,9 @@ def _dense_inverse_hessian(pairs, gamma, n):
     return H
 
 
-@pytest.mark.parametrize("kernels", list(_compiled.available().values()),
-                         ids=list(_compiled.available()))
+@pytest.mark.parametrize(
+    "kernels", list(_compiled.available().values()), ids=list(_compiled.available())
+)
 @pytest.mark.parametrize("head,col", [(0, 0), (0, 1), (0, 3), (2, 3), (1, 4), (3, 4)])
 def test_direction_matches_dense_bfgs(kernels, head, col):
     rng = np.random.RandomState(head * 10 + col)
@@ -63,8 +64,10 @@ def _phi_more_thuente(case):
         return lambda a: -a / (a * a + b), lambda a: (a * a - b) / (a * a + b) ** 2
     if case == 2:
         b = 0.004
-        return (lambda a: (a + b) ** 5 - 2.0 * (a + b) ** 4,
-                lambda a: 5.0 * (a + b) ** 4 - 8.0 * (a + b) ** 3)
+        return (
+            lambda a: (a + b) ** 5 - 2.0 * (a + b) ** 4,
+            lambda a: 5.0 * (a + b) ** 4 - 8.0 * (a + b) ** 3,
+        )
     if case == 3:
         b, l_ = 0.01, 39.0
 
@@ -89,9 +92,13 @@ def _phi_more_thuente(case):
         return phi, dphi
     b1, b2 = {4: (0.001, 0.001), 5: (0.01, 0.001), 6: (0.001, 0.01)}[case]
     g1, g2 = np.sqrt(1 + b1 * b1) - b1, np.sqrt(1 + b2 * b2) - b2
-    return (lambda a: g1 * np.sqrt((1 - a) ** 2 + b2 * b2) + g2 * np.sqrt(a * a + b1 * b1),
-            lambda a: -g1 * (1 - a) / np.sqrt((1 - a) ** 2 + b2 * b2)
-            + g2 * a / np.sqrt(a * a + b1 * b1))
+    return (
+        lambda a: g1 * np.sqrt((1 - a) ** 2 + b2 * b2) + g2 * np.sqrt(a * a + b1 * b1),
+        lambda a: (
+            -g1 * (1 - a) / np.sqrt((1 - a) ** 2 + b2 * b2)
+            + g2 * a / np.sqrt(a * a + b1 * b1)
+        ),
+    )
 
 
 def _our_trials(phi, dphi, stp, ftol, gtol, xtol, max_evals=100):
@@ -104,10 +111,21 @@ def _our_trials(phi, dphi, stp, ftol, gtol, xtol, max_evals=100):
 
 
 @pytest.mark.parametrize("stp0", [1e-3, 1e-1, 1e1, 1e3])
-@pytest.mark.parametrize("case,ftol,gtol", [
-    (1, 1e-3, 0.1), (2, 0.1, 0.1), (3, 0.1, 0.1), (4, 1e-3, 1e-3), (5, 1e-3, 1e-3),
-    (6, 1e-3, 1e-3), (1, 1e-3, 0.9), (2, 1e-3, 0.9), (3, 1e-3, 0.9), (6, 0.3, 0.5),
-])
+@pytest.mark.parametrize(
+    "case,ftol,gtol",
+    [
+        (1, 1e-3, 0.1),
+        (2, 0.1, 0.1),
+        (3, 0.1, 0.1),
+        (4, 1e-3, 1e-3),
+        (5, 1e-3, 1e-3),
+        (6, 1e-3, 1e-3),
+        (1, 1e-3, 0.9),
+        (2, 1e-3, 0.9),
+        (3, 1e-3, 0.9),
+        (6, 0.3, 0.5),
+    ],
+)
 def test_line_search_same_trials_as_scipy(case, ftol, gtol, stp0):
     DCSRCH = pytest.importorskip("scipy.optimize._dcsrch").DCSRCH
     phi, dphi = _phi_more_thuente(case)
@@ -120,7 +138,8 @@ def test_line_search_same_trials_as_scipy(case, ftol, gtol, stp0):
     xtol = 0.1
     ours, stp = _our_trials(phi, dphi, stp0, ftol, gtol, xtol)
     their_stp, *_ = DCSRCH(phi_logged, dphi, ftol, gtol, xtol, 0.0, 1e10)(
-        stp0, phi0=phi(0.0), derphi0=dphi(0.0), maxiter=100)
+        stp0, phi0=phi(0.0), derphi0=dphi(0.0), maxiter=100
+    )
     assert_allclose(ours, theirs, rtol=1e-13)
     if their_stp is not None:  # scipy returns None after a warning
         assert stp == their_stp
@@ -142,11 +161,17 @@ def test_line_search_stops_at_stpmax():
 # Moré & Thuente's tables 1, 4 and 5 (ftol = 0.001): function, gtol, first step; the
 # number of evaluations and the step found, to the digits printed there
 PAPER = [
-    (1, 0.1, 1e-3, 6, 1.4), (1, 0.1, 1e-1, 3, 1.4), (1, 0.1, 1e1, 1, 10.0),
+    (1, 0.1, 1e-3, 6, 1.4),
+    (1, 0.1, 1e-1, 3, 1.4),
+    (1, 0.1, 1e1, 1, 10.0),
     (1, 0.1, 1e3, 4, 37.0),
-    (4, 0.001, 1e-3, 4, 0.085), (4, 0.001, 1e-1, 1, 0.10), (4, 0.001, 1e1, 3, 0.35),
+    (4, 0.001, 1e-3, 4, 0.085),
+    (4, 0.001, 1e-1, 1, 0.10),
+    (4, 0.001, 1e1, 3, 0.35),
     (4, 0.001, 1e3, 4, 0.83),
-    (5, 0.001, 1e-3, 6, 0.075), (5, 0.001, 1e-1, 3, 0.078), (5, 0.001, 1e1, 7, 0.073),
+    (5, 0.001, 1e-3, 6, 0.075),
+    (5, 0.001, 1e-1, 3, 0.078),
+    (5, 0.001, 1e1, 7, 0.073),
     (5, 0.001, 1e3, 8, 0.076),
 ]
 
@@ -219,6 +244,7 @@ LIMITS = {
 
 def _filling(fun):
     """scipy's ``fun(x) -> (f, g)`` as ``fun_grad(x, g) -> f`` filling ``g``."""
+
     def fun_grad(x, g):
         f, g[...] = fun(x)
         return f
@@ -230,12 +256,21 @@ def _run_both(problem, limits):
     fun, x0 = PROBLEMS[problem]()
     ours_f, theirs_f = [], []
 
-    ours = minimize_lbfgs(_filling(fun), x0, callback=lambda k, f: ours_f.append(f), **limits)
+    ours = minimize_lbfgs(
+        _filling(fun), x0, callback=lambda k, f: ours_f.append(f), **limits
+    )
     theirs = scipy.optimize.minimize(
-        fun, x0, jac=True, method="L-BFGS-B",
+        fun,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
         callback=lambda intermediate_result: theirs_f.append(intermediate_result.fun),
-        options=dict(maxiter=limits["max_iter"], maxfun=limits["max_fun"],
-                     gtol=limits["gtol"], maxls=limits.get("max_ls", 20)),
+        options=dict(
+            maxiter=limits["max_iter"],
+            maxfun=limits["max_fun"],
+            gtol=limits["gtol"],
+            maxls=limits.get("max_ls", 20),
+        ),
     )
     return ours, theirs, np.array(ours_f), np.array(theirs_f)
 
@@ -289,8 +324,9 @@ def test_failed_line_search_restarts_from_steepest_descent(monkeypatch):
     monkeypatch.setattr("fcnn_sk._lbfgs.LineSearch", Recorded)
     fun, x0 = PROBLEMS["rosen2"]()
 
-    result = minimize_lbfgs(_filling(fun), x0, max_iter=1000, max_fun=1000, gtol=1e-5,
-                            max_ls=2)
+    result = minimize_lbfgs(
+        _filling(fun), x0, max_iter=1000, max_fun=1000, gtol=1e-5, max_ls=2
+    )
     assert failed
     assert result.status == 0 and result.nit > 1
     assert_allclose(result.x, [1.0, 1.0], atol=1e-4)

@@ -48,14 +48,25 @@ def _cycle(i):
     options change from one round to the next."""
     solver = ("adam", "sgd", "rmsprop", "lbfgs")[i % 4]
     if i % 2:
-        est = FCNNClassifier((7,), solver=solver, max_iter=1, random_state=i,
-                             dropout=0.2 if i % 3 else None).fit(X, Y_CLF)
+        est = FCNNClassifier(
+            (7,),
+            solver=solver,
+            max_iter=1,
+            random_state=i,
+            dropout=0.2 if i % 3 else None,
+        ).fit(X, Y_CLF)
         est.predict_proba(X)
         est.input_gradient(X, Y_CLF)
         y, Xf = Y_CLF, X
     else:
-        est = FCNNRegressor((6, 4), solver=solver, max_iter=1, random_state=i,
-                            loss="huber", early_stopping=i % 3 == 0).fit(X32, Y_REG)
+        est = FCNNRegressor(
+            (6, 4),
+            solver=solver,
+            max_iter=1,
+            random_state=i,
+            loss="huber",
+            early_stopping=i % 3 == 0,
+        ).fit(X32, Y_REG)
         est.transform(X32)
         y, Xf = Y_REG, X32
     if solver != "lbfgs":
@@ -101,5 +112,6 @@ def test_cycles_do_not_grow_memory():
         rss = _rss() - before
     traced_limit = LIMIT * TRACED_CYCLES / CYCLES
     assert traced < traced_limit, (
-        f"tracemalloc: {traced / 2**10:.1f} KB more after {TRACED_CYCLES} cycles")
+        f"tracemalloc: {traced / 2**10:.1f} KB more after {TRACED_CYCLES} cycles"
+    )
     assert rss < LIMIT, f"RSS: {rss / 2**20:.2f} MB more after {CYCLES} cycles"

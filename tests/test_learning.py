@@ -1,7 +1,6 @@
 """Learning quality: fcnn_sk learns as well as scikit-learn's MLP with the same
 hyperparameters, and solves the classic hand-made problems (a linear map, XOR)."""
 
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -14,16 +13,17 @@ from sklearn.preprocessing import StandardScaler
 
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SEEDS = [0, 1, 2]
 
 
 def _load(name):
-    loader = {"digits": load_digits, "breast_cancer": load_breast_cancer,
-              "diabetes": load_diabetes}[name]
+    loader = {
+        "digits": load_digits,
+        "breast_cancer": load_breast_cancer,
+        "diabetes": load_diabetes,
+    }[name]
     X, y = loader(return_X_y=True)
     strat = y if name != "diabetes" else None
     return train_test_split(X, y, test_size=0.25, random_state=0, stratify=strat)
@@ -31,15 +31,27 @@ def _load(name):
 
 # hyperparameters per (dataset, solver): small nets, enough epochs to learn
 CLF_PARAMS = {
-    "sgd": dict(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=0.01, max_iter=100),
+    "sgd": dict(
+        hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=0.01, max_iter=100
+    ),
     "adam": dict(hidden_layer_sizes=(32,), solver="adam", max_iter=100),
     "lbfgs": dict(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=200),
 }
 REG_PARAMS = {
-    "sgd": dict(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.01, alpha=1.0,
-                max_iter=200),
-    "adam": dict(hidden_layer_sizes=(16,), solver="adam", learning_rate_init=0.01, alpha=1.0,
-                 max_iter=200),
+    "sgd": dict(
+        hidden_layer_sizes=(16,),
+        solver="sgd",
+        learning_rate_init=0.01,
+        alpha=1.0,
+        max_iter=200,
+    ),
+    "adam": dict(
+        hidden_layer_sizes=(16,),
+        solver="adam",
+        learning_rate_init=0.01,
+        alpha=1.0,
+        max_iter=200,
+    ),
     "lbfgs": dict(hidden_layer_sizes=(16,), solver="lbfgs", alpha=30.0, max_iter=200),
 }
 MIN_ACCURACY = {"digits": 0.93, "breast_cancer": 0.92}
@@ -97,8 +109,15 @@ def _linear_data(n=200, seed=0):
 
 def test_recover_linear_map_lbfgs():
     X, Y = _linear_data()
-    reg = FCNNRegressor(hidden_layer_sizes=(), activation="identity", solver="lbfgs", alpha=0.0,
-                        tol=1e-12, max_iter=1000, random_state=0).fit(X, Y)
+    reg = FCNNRegressor(
+        hidden_layer_sizes=(),
+        activation="identity",
+        solver="lbfgs",
+        alpha=0.0,
+        tol=1e-12,
+        max_iter=1000,
+        random_state=0,
+    ).fit(X, Y)
     assert reg.n_layers_ == 2
     assert reg.coefs_[0].shape == (2, 3)
     assert_allclose(reg.coefs_[0], W_TRUE, atol=1e-3)
@@ -110,9 +129,18 @@ def test_recover_linear_map_lbfgs():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_recover_linear_map_adam(dtype):
     X, Y = _linear_data()
-    reg = FCNNRegressor(hidden_layer_sizes=(), activation="identity", solver="adam", alpha=0.0,
-                        learning_rate_init=0.05, batch_size=32, max_iter=600, tol=0.0,
-                        n_iter_no_change=1000, random_state=0)
+    reg = FCNNRegressor(
+        hidden_layer_sizes=(),
+        activation="identity",
+        solver="adam",
+        alpha=0.0,
+        learning_rate_init=0.05,
+        batch_size=32,
+        max_iter=600,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
     reg.fit(X.astype(dtype), Y.astype(dtype))
     assert reg.coefs_[0].dtype == dtype
     assert_allclose(reg.coefs_[0], W_TRUE, atol=1e-2)
@@ -123,9 +151,18 @@ def test_recover_linear_map_adam(dtype):
 
 def test_recover_linear_map_sgd():
     X, Y = _linear_data()
-    reg = FCNNRegressor(hidden_layer_sizes=(), activation="identity", solver="sgd", alpha=0.0,
-                        learning_rate_init=0.05, batch_size=16, max_iter=300, tol=0.0,
-                        n_iter_no_change=1000, random_state=0).fit(X, Y)
+    reg = FCNNRegressor(
+        hidden_layer_sizes=(),
+        activation="identity",
+        solver="sgd",
+        alpha=0.0,
+        learning_rate_init=0.05,
+        batch_size=16,
+        max_iter=300,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    ).fit(X, Y)
     assert_allclose(reg.coefs_[0], W_TRUE, atol=1e-2)
     assert_allclose(reg.intercepts_[0], B_TRUE, atol=1e-2)
 
@@ -133,8 +170,15 @@ def test_recover_linear_map_sgd():
 def test_linear_map_through_identity_hidden_layer():
     # a linear hidden layer cannot add expressiveness but must still fit exactly
     X, Y = _linear_data()
-    reg = FCNNRegressor(hidden_layer_sizes=(5,), activation="identity", solver="lbfgs",
-                        alpha=0.0, tol=1e-12, max_iter=2000, random_state=0).fit(X, Y)
+    reg = FCNNRegressor(
+        hidden_layer_sizes=(5,),
+        activation="identity",
+        solver="lbfgs",
+        alpha=0.0,
+        tol=1e-12,
+        max_iter=2000,
+        random_state=0,
+    ).fit(X, Y)
     W_eff = reg.coefs_[0] @ reg.coefs_[1]
     b_eff = reg.intercepts_[0] @ reg.coefs_[1] + reg.intercepts_[1]
     assert_allclose(W_eff, W_TRUE, atol=1e-3)
@@ -148,8 +192,13 @@ Y_XOR = np.array([0, 1, 1, 0])
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_xor_lbfgs_tanh(seed):
-    clf = FCNNClassifier(hidden_layer_sizes=(8,), activation="tanh", solver="lbfgs",
-                         random_state=seed, max_iter=500).fit(X_XOR, Y_XOR)
+    clf = FCNNClassifier(
+        hidden_layer_sizes=(8,),
+        activation="tanh",
+        solver="lbfgs",
+        random_state=seed,
+        max_iter=500,
+    ).fit(X_XOR, Y_XOR)
     assert_array_equal(clf.predict(X_XOR), Y_XOR)
     proba = clf.predict_proba(X_XOR)
     assert (proba[np.arange(4), Y_XOR] > 0.9).all()
@@ -157,20 +206,35 @@ def test_xor_lbfgs_tanh(seed):
 
 def test_xor_needs_a_hidden_layer():
     # the logistic model (no hidden layer) cannot separate XOR
-    clf = FCNNClassifier(hidden_layer_sizes=(), solver="lbfgs", random_state=0,
-                         max_iter=500).fit(X_XOR, Y_XOR)
+    clf = FCNNClassifier(
+        hidden_layer_sizes=(), solver="lbfgs", random_state=0, max_iter=500
+    ).fit(X_XOR, Y_XOR)
     assert (clf.predict(X_XOR) == Y_XOR).sum() < 4
 
 
 @pytest.mark.parametrize("activation", ["relu", "logistic"])
 def test_xor_adam(activation):
-    clf = FCNNClassifier(hidden_layer_sizes=(16,), activation=activation, solver="adam",
-                         learning_rate_init=0.05, max_iter=2000, tol=0.0, n_iter_no_change=2000,
-                         random_state=0).fit(X_XOR, Y_XOR)
+    clf = FCNNClassifier(
+        hidden_layer_sizes=(16,),
+        activation=activation,
+        solver="adam",
+        learning_rate_init=0.05,
+        max_iter=2000,
+        tol=0.0,
+        n_iter_no_change=2000,
+        random_state=0,
+    ).fit(X_XOR, Y_XOR)
     assert_array_equal(clf.predict(X_XOR), Y_XOR)
 
 
 def test_xor_regressor():
-    reg = FCNNRegressor(hidden_layer_sizes=(8,), activation="tanh", solver="lbfgs", alpha=0.0,
-                        tol=1e-10, max_iter=1000, random_state=0).fit(X_XOR, Y_XOR.astype(float))
+    reg = FCNNRegressor(
+        hidden_layer_sizes=(8,),
+        activation="tanh",
+        solver="lbfgs",
+        alpha=0.0,
+        tol=1e-10,
+        max_iter=1000,
+        random_state=0,
+    ).fit(X_XOR, Y_XOR.astype(float))
     assert_allclose(reg.predict(X_XOR), Y_XOR, atol=1e-2)

@@ -43,8 +43,16 @@ ROBUST = ("absolute_error", "huber")
 
 
 def reference_loss_and_gradient_for(
-    coefs, intercepts, X, Y, sample_weight=None, *, loss, activation="tanh",
-    alpha=0.0, huber_delta=1.0,
+    coefs,
+    intercepts,
+    X,
+    Y,
+    sample_weight=None,
+    *,
+    loss,
+    activation="tanh",
+    alpha=0.0,
+    huber_delta=1.0,
 ):
     """As ``_reference.reference_loss_and_gradient``, for any loss of REF_LOSSES."""
     _, per_sample_loss, dloss_dz = REF_LOSSES[loss]
@@ -52,7 +60,11 @@ def reference_loss_and_gradient_for(
     names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
     coefs = [np.asarray(W, np.float64) for W in coefs]
     Y = np.asarray(Y, np.float64)
-    s = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    s = (
+        np.ones(len(Y))
+        if sample_weight is None
+        else np.asarray(sample_weight, np.float64)
+    )
     S = s.sum()
     zs, activations = reference_preactivations(coefs, intercepts, X, activation=names)
     z = zs[-1]
@@ -78,14 +90,31 @@ def _robust_targets(z, huber_delta, rng):
     return z + r
 
 
-def _problem(random_problem, loss, dtype, *, seed, n_hidden=1, sparse=False,
-             sample_weight=False, huber_delta=1.0, activation="tanh"):
+def _problem(
+    random_problem,
+    loss,
+    dtype,
+    *,
+    seed,
+    n_hidden=1,
+    sparse=False,
+    sample_weight=False,
+    huber_delta=1.0,
+    activation="tanh",
+):
     out_activation = REF_LOSSES[loss][0]
-    p = random_problem(seed, out_activation, dtype, n_hidden=n_hidden, sparse=sparse,
-                       sample_weight=sample_weight)
+    p = random_problem(
+        seed,
+        out_activation,
+        dtype,
+        n_hidden=n_hidden,
+        sparse=sparse,
+        sample_weight=sample_weight,
+    )
     if loss in ROBUST:
-        z = reference_preactivations(p["coefs"], p["intercepts"], p["X"],
-                                     activation=activation)[0][-1]
+        z = reference_preactivations(
+            p["coefs"], p["intercepts"], p["X"], activation=activation
+        )[0][-1]
         Y = _robust_targets(z, huber_delta, np.random.RandomState(seed + 3))
         p["Y"] = np.ascontiguousarray(Y, dtype=dtype)
         d = np.abs(z - p["Y"].astype(np.float64))
@@ -102,9 +131,16 @@ def _max_abs(arrays):
 
 def _compiled(p, loss, alpha, huber_delta, activation="tanh"):
     return loss_and_gradient(
-        p["coefs"], p["intercepts"], p["X"], p["Y"], p["sample_weight"],
-        activation=activation, out_activation=LOSS_OUTPUTS[loss], loss=loss,
-        alpha=alpha, huber_delta=huber_delta,
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        p["Y"],
+        p["sample_weight"],
+        activation=activation,
+        out_activation=LOSS_OUTPUTS[loss],
+        loss=loss,
+        alpha=alpha,
+        huber_delta=huber_delta,
     )
 
 
@@ -131,16 +167,19 @@ def test_oracle_gradient_finite_differences(random_problem, loss):
     # The oracle's own dl/dz against its own per-sample loss.
     seed = _seed(loss, "oracle-dz")
     p = _problem(random_problem, loss, np.float64, seed=seed, huber_delta=0.8)
-    z = reference_preactivations(p["coefs"], p["intercepts"], p["X"],
-                                 activation="tanh")[0][-1]
+    z = reference_preactivations(
+        p["coefs"], p["intercepts"], p["X"], activation="tanh"
+    )[0][-1]
     _, per_sample_loss, dloss_dz = REF_LOSSES[loss]
     eps = 1e-6
     fd = np.empty_like(z)
     for j in range(z.shape[1]):
         step = np.zeros_like(z)
         step[:, j] = eps
-        fd[:, j] = (per_sample_loss(z + step, p["Y"], 0.8)
-                    - per_sample_loss(z - step, p["Y"], 0.8)) / (2 * eps)
+        fd[:, j] = (
+            per_sample_loss(z + step, p["Y"], 0.8)
+            - per_sample_loss(z - step, p["Y"], 0.8)
+        ) / (2 * eps)
     assert_allclose(fd, dloss_dz(z, p["Y"], 0.8), rtol=1e-6, atol=1e-8)
 
 
@@ -154,29 +193,51 @@ def test_oracle_gradient_finite_differences(random_problem, loss):
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("loss", sorted(LOSS_OUTPUTS))
-def test_loss_and_gradient_match_oracle(random_problem, loss, dtype, sparse,
-                                        sample_weight, alpha):
+def test_loss_and_gradient_match_oracle(
+    random_problem, loss, dtype, sparse, sample_weight, alpha
+):
     huber_delta = 0.7
     seed = _seed(loss, sparse, sample_weight)
-    p = _problem(random_problem, loss, dtype, seed=seed, n_hidden=2, sparse=sparse,
-                 sample_weight=sample_weight, huber_delta=huber_delta)
+    p = _problem(
+        random_problem,
+        loss,
+        dtype,
+        seed=seed,
+        n_hidden=2,
+        sparse=sparse,
+        sample_weight=sample_weight,
+        huber_delta=huber_delta,
+    )
     before = [a.copy() for a in p["coefs"] + p["intercepts"]]
     value, coef_grads, intercept_grads = _compiled(p, loss, alpha, huber_delta)
     ref_value, ref_coef_grads, ref_intercept_grads = reference_loss_and_gradient_for(
-        p["coefs"], p["intercepts"], p["X"], p["Y"], p["sample_weight"], loss=loss,
-        alpha=alpha, huber_delta=huber_delta,
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        p["Y"],
+        p["sample_weight"],
+        loss=loss,
+        alpha=alpha,
+        huber_delta=huber_delta,
     )
     assert np.isfinite(value)
     assert_allclose(float(value), ref_value, rtol=RTOL[dtype], err_msg="loss")
     scale = _max_abs(ref_coef_grads + ref_intercept_grads)
-    pairs = [("coef_grads", coef_grads, ref_coef_grads, p["coefs"]),
-             ("intercept_grads", intercept_grads, ref_intercept_grads, p["intercepts"])]
+    pairs = [
+        ("coef_grads", coef_grads, ref_coef_grads, p["coefs"]),
+        ("intercept_grads", intercept_grads, ref_intercept_grads, p["intercepts"]),
+    ]
     for what, got, ref, params in pairs:
         assert len(got) == len(params)
         for i, (g, r, w) in enumerate(zip(got, ref, params)):
             assert g.dtype == dtype and g.shape == w.shape, f"{what}[{i}]"
-            assert_allclose(np.asarray(g, np.float64), r, rtol=RTOL[dtype],
-                            atol=ATOL_SCALE[dtype] * scale, err_msg=f"{what}[{i}]")
+            assert_allclose(
+                np.asarray(g, np.float64),
+                r,
+                rtol=RTOL[dtype],
+                atol=ATOL_SCALE[dtype] * scale,
+                err_msg=f"{what}[{i}]",
+            )
     for a, b in zip(p["coefs"] + p["intercepts"], before):
         assert_array_equal(a, b)  # inputs are not written to
 
@@ -184,18 +245,35 @@ def test_loss_and_gradient_match_oracle(random_problem, loss, dtype, sparse,
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("loss", sorted(LOSS_OUTPUTS))
 def test_loss_and_gradient_match_oracle_no_hidden_layer(random_problem, loss, dtype):
-    p = _problem(random_problem, loss, dtype, seed=_seed(loss, "glm"), n_hidden=0,
-                 sample_weight=True, huber_delta=1.3)
+    p = _problem(
+        random_problem,
+        loss,
+        dtype,
+        seed=_seed(loss, "glm"),
+        n_hidden=0,
+        sample_weight=True,
+        huber_delta=1.3,
+    )
     value, coef_grads, intercept_grads = _compiled(p, loss, 0.1, 1.3)
     ref_value, ref_coef_grads, ref_intercept_grads = reference_loss_and_gradient_for(
-        p["coefs"], p["intercepts"], p["X"], p["Y"], p["sample_weight"], loss=loss,
-        alpha=0.1, huber_delta=1.3,
+        p["coefs"],
+        p["intercepts"],
+        p["X"],
+        p["Y"],
+        p["sample_weight"],
+        loss=loss,
+        alpha=0.1,
+        huber_delta=1.3,
     )
     assert_allclose(float(value), ref_value, rtol=RTOL[dtype])
     scale = _max_abs(ref_coef_grads + ref_intercept_grads)
     for g, r in zip(coef_grads + intercept_grads, ref_coef_grads + ref_intercept_grads):
-        assert_allclose(np.asarray(g, np.float64), r, rtol=RTOL[dtype],
-                        atol=ATOL_SCALE[dtype] * scale)
+        assert_allclose(
+            np.asarray(g, np.float64),
+            r,
+            rtol=RTOL[dtype],
+            atol=ATOL_SCALE[dtype] * scale,
+        )
 
 
 @pytest.mark.parametrize("loss", sorted(LOSS_OUTPUTS))
@@ -203,28 +281,47 @@ def test_explicit_loss_equals_default_pairing(random_problem, loss):
     # For a canonical loss, naming it gives exactly what its output activation
     # selects by default; huber_delta is ignored by every loss but Huber.
     out = LOSS_OUTPUTS[loss]
-    p = _problem(random_problem, loss, np.float64, seed=_seed(loss, "pairing"),
-                 sample_weight=True)
+    p = _problem(
+        random_problem,
+        loss,
+        np.float64,
+        seed=_seed(loss, "pairing"),
+        sample_weight=True,
+    )
     args = (p["coefs"], p["intercepts"], p["X"], p["Y"], p["sample_weight"])
-    explicit = loss_and_gradient(*args, activation="tanh", out_activation=out,
-                                 loss=loss, alpha=0.2)
+    explicit = loss_and_gradient(
+        *args, activation="tanh", out_activation=out, loss=loss, alpha=0.2
+    )
     if OUTPUT_LOSSES.get(out) == loss:
-        default = loss_and_gradient(*args, activation="tanh", out_activation=out,
-                                    alpha=0.2)
+        default = loss_and_gradient(
+            *args, activation="tanh", out_activation=out, alpha=0.2
+        )
         assert explicit[0] == default[0]
         for a, b in zip(explicit[1] + explicit[2], default[1] + default[2]):
             assert_array_equal(a, b)
     if loss != "huber":
-        other_delta = loss_and_gradient(*args, activation="tanh", out_activation=out,
-                                        loss=loss, alpha=0.2, huber_delta=0.05)
+        other_delta = loss_and_gradient(
+            *args,
+            activation="tanh",
+            out_activation=out,
+            loss=loss,
+            alpha=0.2,
+            huber_delta=0.05,
+        )
         assert explicit[0] == other_delta[0]
         for a, b in zip(explicit[1] + explicit[2], other_delta[1] + other_delta[2]):
             assert_array_equal(a, b)
 
 
 def test_huber_delta_default_and_limits(random_problem):
-    p = _problem(random_problem, "huber", np.float64, seed=_seed("huber-limits"),
-                 sample_weight=True, huber_delta=1.0)
+    p = _problem(
+        random_problem,
+        "huber",
+        np.float64,
+        seed=_seed("huber-limits"),
+        sample_weight=True,
+        huber_delta=1.0,
+    )
     args = (p["coefs"], p["intercepts"], p["X"], p["Y"], p["sample_weight"])
     kw = dict(activation="tanh", out_activation="identity", alpha=0.0)
 
@@ -233,8 +330,11 @@ def test_huber_delta_default_and_limits(random_problem):
         return value, [g.copy() for g in gc + gi]
 
     # the default threshold is 1.0, and the threshold matters
-    default, one, half = run("huber"), run("huber", huber_delta=1.0), run(
-        "huber", huber_delta=0.5)
+    default, one, half = (
+        run("huber"),
+        run("huber", huber_delta=1.0),
+        run("huber", huber_delta=0.5),
+    )
     assert default[0] == one[0]
     for a, b in zip(default[1], one[1]):
         assert_array_equal(a, b)
@@ -264,9 +364,9 @@ def _flatten(coefs, intercepts):
 def _unflatten(theta, coefs, intercepts):
     out, start = [], 0
     for a in coefs + intercepts:
-        out.append(theta[start:start + a.size].reshape(a.shape).copy())
+        out.append(theta[start : start + a.size].reshape(a.shape).copy())
         start += a.size
-    return out[:len(coefs)], out[len(coefs):]
+    return out[: len(coefs)], out[len(coefs) :]
 
 
 def _regime(theta, p, loss, huber_delta):
@@ -287,15 +387,30 @@ def _regime(theta, p, loss, huber_delta):
 def test_gradient_finite_differences_float64(random_problem, loss, sparse):
     huber_delta = 0.6
     seed = _seed(loss, sparse, "fd")
-    p = _problem(random_problem, loss, np.float64, seed=seed, n_hidden=2, sparse=sparse,
-                 sample_weight=True, huber_delta=huber_delta)
+    p = _problem(
+        random_problem,
+        loss,
+        np.float64,
+        seed=seed,
+        n_hidden=2,
+        sparse=sparse,
+        sample_weight=True,
+        huber_delta=huber_delta,
+    )
     coefs, intercepts = p["coefs"], p["intercepts"]
 
     def compiled_loss(theta):
         c, b = _unflatten(theta, coefs, intercepts)
         return loss_and_gradient(
-            c, b, p["X"], p["Y"], p["sample_weight"], activation="tanh",
-            out_activation=LOSS_OUTPUTS[loss], loss=loss, alpha=0.1,
+            c,
+            b,
+            p["X"],
+            p["Y"],
+            p["sample_weight"],
+            activation="tanh",
+            out_activation=LOSS_OUTPUTS[loss],
+            loss=loss,
+            alpha=0.1,
             huber_delta=huber_delta,
         )[0]
 
@@ -314,19 +429,27 @@ def test_gradient_finite_differences_float64(random_problem, loss, sparse):
             step[j] = eps
             assert np.array_equal(base, _regime(theta + step, p, loss, huber_delta))
             assert np.array_equal(base, _regime(theta - step, p, loss, huber_delta))
-            fd.append((compiled_loss(theta + step) - compiled_loss(theta - step))
-                      / (2 * eps))
+            fd.append(
+                (compiled_loss(theta + step) - compiled_loss(theta - step)) / (2 * eps)
+            )
             analytic.append(grad[j])
             checked.append(j)
-    assert_allclose(fd, analytic, rtol=1e-6, atol=1e-8 * (1 + abs(value)),
-                    err_msg=f"coordinates {checked}")
+    assert_allclose(
+        fd,
+        analytic,
+        rtol=1e-6,
+        atol=1e-8 * (1 + abs(value)),
+        err_msg=f"coordinates {checked}",
+    )
 
 
 # --------------------------------------------------------------------------
 # The estimator trains on the loss (and threshold) it is given
 # --------------------------------------------------------------------------
 
-REGRESSION_LOSSES = sorted(n for n, out in LOSS_OUTPUTS.items() if out in ("identity", "exp"))
+REGRESSION_LOSSES = sorted(
+    n for n, out in LOSS_OUTPUTS.items() if out in ("identity", "exp")
+)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -339,17 +462,32 @@ def test_regressor_reports_the_oracle_loss(loss):
     else:
         y = X @ [1.0, -2.0, 0.5] + rng.standard_t(2, size=40)  # heavy tails
     sw = rng.uniform(0.2, 2.0, size=40)
-    est = FCNNRegressor((5,), activation="tanh", solver="lbfgs", loss=loss,
-                        huber_delta=0.7, alpha=1e-2, max_iter=15, random_state=0)
+    est = FCNNRegressor(
+        (5,),
+        activation="tanh",
+        solver="lbfgs",
+        loss=loss,
+        huber_delta=0.7,
+        alpha=1e-2,
+        max_iter=15,
+        random_state=0,
+    )
     est.fit(X, y, sample_weight=sw)
     assert est.out_activation_ == LOSS_OUTPUTS[loss]
     ref_value, _, _ = reference_loss_and_gradient_for(
-        est.coefs_, est.intercepts_, X, y[:, None], sw, loss=loss, alpha=1e-2,
+        est.coefs_,
+        est.intercepts_,
+        X,
+        y[:, None],
+        sw,
+        loss=loss,
+        alpha=1e-2,
         huber_delta=0.7,
     )
     assert_allclose(est.loss_, ref_value, rtol=1e-10)
     # predictions are the output link of the raw outputs
-    z = reference_preactivations(est.coefs_, est.intercepts_, X, activation="tanh")[0][-1]
+    z = reference_preactivations(est.coefs_, est.intercepts_, X, activation="tanh")[0][
+        -1
+    ]
     link = np.exp if LOSS_OUTPUTS[loss] == "exp" else (lambda v: v)
     assert_allclose(est.predict(X), link(z).ravel(), rtol=1e-12, atol=1e-12)
-

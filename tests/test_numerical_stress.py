@@ -39,14 +39,16 @@ TARGETS = {
     "multiclass": np.digitize(_SIGNAL, np.percentile(_SIGNAL, [33, 66])),
     "multilabel": np.c_[_SIGNAL > 0, X[:, 0] > 0, X[:, 1] < 0].astype(int),
 }
-SOLVERS_RATES = [(s, lr) for s in ("sgd", "adam", "rmsprop")
-                 for lr in (1e-3, 1.0, 1e3, 1e8)] + [("lbfgs", None)]
+SOLVERS_RATES = [
+    (s, lr) for s in ("sgd", "adam", "rmsprop") for lr in (1e-3, 1.0, 1e3, 1e8)
+] + [("lbfgs", None)]
 DIVERGED = ("non-finite", "overflowed")
 
 
 def _estimator(target, solver, lr, **kw):
-    params = dict(hidden_layer_sizes=(16,), solver=solver, max_iter=25,
-                  random_state=0, **kw)
+    params = dict(
+        hidden_layer_sizes=(16,), solver=solver, max_iter=25, random_state=0, **kw
+    )
     if lr is not None:
         params["learning_rate_init"] = lr
     if target in ("binary", "multiclass", "multilabel"):
@@ -117,14 +119,20 @@ def test_float32_training_that_scales_well_converges():
     for solver in ("sgd", "adam", "rmsprop", "lbfgs"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = FCNNRegressor((16,), solver=solver, max_iter=300, random_state=0,
-                                learning_rate_init=0.01).fit(Xs, ys)
+            est = FCNNRegressor(
+                (16,),
+                solver=solver,
+                max_iter=300,
+                random_state=0,
+                learning_rate_init=0.01,
+            ).fit(Xs, ys)
         assert est.score(Xs, ys) > 0.95, solver
 
 
 def test_huge_power_t_gives_a_zero_learning_rate():
     # (t + 1) ** power_t overflows a Python float: the rate is 0, not an OverflowError
-    est = FCNNRegressor((4,), learning_rate="invscaling", power_t=1e300, max_iter=3,
-                        random_state=0).fit(X[:20], Y_REG[:20])
+    est = FCNNRegressor(
+        (4,), learning_rate="invscaling", power_t=1e300, max_iter=3, random_state=0
+    ).fit(X[:20], Y_REG[:20])
     assert est._training.optimizer.learning_rate == 0.0
     assert est.loss_curve_[1] == est.loss_curve_[2]  # no step after the first epoch

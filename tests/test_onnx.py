@@ -49,8 +49,9 @@ def _session(onx):
     onnx.checker.check_model(onx)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    return ort.InferenceSession(onx.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        onx.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+    )
 
 
 def _run(onx, X):
@@ -70,8 +71,9 @@ def _assert_classifier_parity(clf, X, **kwargs):
     labels, proba = _run(onx, X)
     expected = clf.predict(X)
     np.testing.assert_array_equal(labels, expected)
-    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0,
-                               atol=ATOL[X.dtype.type])
+    np.testing.assert_allclose(
+        proba, clf.predict_proba(X), rtol=0, atol=ATOL[X.dtype.type]
+    )
     assert proba.dtype == X.dtype
     return onx
 
@@ -81,8 +83,12 @@ def _assert_regressor_parity(reg, X, **kwargs):
     (pred,) = _run(onx, X)
     assert pred.shape == (len(X), reg.n_outputs_)
     assert pred.dtype == X.dtype
-    np.testing.assert_allclose(pred.reshape(reg.predict(X).shape), reg.predict(X),
-                               rtol=0, atol=ATOL[X.dtype.type])
+    np.testing.assert_allclose(
+        pred.reshape(reg.predict(X).shape),
+        reg.predict(X),
+        rtol=0,
+        atol=ATOL[X.dtype.type],
+    )
     return onx
 
 
@@ -101,21 +107,28 @@ def diabetes():
 
 # --- every activation has an ONNX form, and it computes what the kernel does ---------
 
+
 def _form_graph(form, dtype, opset, **params):
     """A one-activation ONNX model built from ``form`` at ``opset``, directly (so that
     opsets beyond those skl2onnx accepts are covered too)."""
-    tensor, proto = ((FloatTensorType, TensorProto.FLOAT) if dtype == np.float32
-                     else (DoubleTensorType, TensorProto.DOUBLE))
+    tensor, proto = (
+        (FloatTensorType, TensorProto.FLOAT)
+        if dtype == np.float32
+        else (DoubleTensorType, TensorProto.DOUBLE)
+    )
     container = ModelComponentContainer(opset)
     graph = fonnx._Graph(Scope("s", target_opset=opset), container, tensor([None, 1]))
     out = form(graph, "x", **params)
     if out == "x":
         out = graph.op("Identity", "x")
     model = helper.make_model(
-        helper.make_graph(container.nodes, "g",
-                          [helper.make_tensor_value_info("x", proto, [None, 1])],
-                          [helper.make_tensor_value_info(out, proto, [None, 1])],
-                          container.initializers),
+        helper.make_graph(
+            container.nodes,
+            "g",
+            [helper.make_tensor_value_info("x", proto, [None, 1])],
+            [helper.make_tensor_value_info(out, proto, [None, 1])],
+            container.initializers,
+        ),
         opset_imports=[helper.make_opsetid("", opset)],
     )
     model.ir_version = 10
@@ -127,16 +140,24 @@ def _form_graph(form, dtype, opset, **params):
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_hidden_activation_form_matches_kernel(activation, dtype, opset):
     assert activation in fonnx.HIDDEN_FORMS, f"{activation!r} has no ONNX form"
-    model, ops = _form_graph(fonnx.HIDDEN_FORMS[activation], dtype, opset,
-                             negative_slope=0.03)
+    model, ops = _form_graph(
+        fonnx.HIDDEN_FORMS[activation], dtype, opset, negative_slope=0.03
+    )
     big = 700.0 if dtype == np.float64 else 80.0
-    x = np.concatenate([np.linspace(-40, 40, 4001), [0.0, -0.0, 1e-30, -1e-30, big,
-                                                      -big]]).astype(dtype)[:, None]
+    x = np.concatenate(
+        [np.linspace(-40, 40, 4001), [0.0, -0.0, 1e-30, -1e-30, big, -big]]
+    ).astype(dtype)[:, None]
     (got,) = _run(model, x)
     # the kernel's activation: a 1-1-1 network with unit weights and no intercepts
     one, zero = np.ones((1, 1), dtype), np.zeros(1, dtype)
-    expected = forward([one, one], [zero, zero], x, activation=activation,
-                       out_activation="identity", negative_slope=0.03)
+    expected = forward(
+        [one, one],
+        [zero, zero],
+        x,
+        activation=activation,
+        out_activation="identity",
+        negative_slope=0.03,
+    )
     # relative to the value beyond 1, as an ulp-level comparison of both sides
     err = np.abs(got - expected) / np.maximum(np.abs(expected), 1)
     assert err.max() <= (4e-6 if dtype == np.float32 else 1e-14)
@@ -175,13 +196,17 @@ def test_every_output_activation_exports(out_activation, dtype):
 
 # --- real data ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_digits_every_activation(digits, activation, dtype):
     X, y = digits
     X = X[:600].astype(dtype)
-    clf = _fit(FCNNClassifier((24,), activation=activation, max_iter=15,
-                              random_state=0), X, y[:600])
+    clf = _fit(
+        FCNNClassifier((24,), activation=activation, max_iter=15, random_state=0),
+        X,
+        y[:600],
+    )
     _assert_classifier_parity(clf, X)
 
 
@@ -189,9 +214,17 @@ def test_digits_every_activation(digits, activation, dtype):
 def test_digits_one_activation_per_layer(digits, dtype):
     X, y = digits
     X = X.astype(dtype)
-    clf = _fit(FCNNClassifier((40, 30, 20, 20), activation=["gelu", "leaky_relu",
-                                                            "swish", "softplus"],
-                              negative_slope=0.2, max_iter=30, random_state=0), X, y)
+    clf = _fit(
+        FCNNClassifier(
+            (40, 30, 20, 20),
+            activation=["gelu", "leaky_relu", "swish", "softplus"],
+            negative_slope=0.2,
+            max_iter=30,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     _assert_classifier_parity(clf, X)
 
 
@@ -200,8 +233,9 @@ def test_breast_cancer_string_labels(dtype):
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X).astype(dtype)
     names = np.array(["malignant", "benign"])[y]
-    clf = _fit(FCNNClassifier((16,), activation="tanh", max_iter=50, random_state=0),
-               X, names)
+    clf = _fit(
+        FCNNClassifier((16,), activation="tanh", max_iter=50, random_state=0), X, names
+    )
     assert clf.out_activation_ == "logistic"
     onx = _assert_classifier_parity(clf, X)
     assert onx.graph.output[0].type.tensor_type.elem_type == TensorProto.STRING
@@ -211,8 +245,9 @@ def test_breast_cancer_string_labels(dtype):
 def test_diabetes_single_and_multi_output(diabetes, dtype):
     X, y = diabetes
     X = X.astype(dtype)
-    reg = _fit(FCNNRegressor((32, 16), activation="elu", max_iter=100, random_state=0),
-               X, y)
+    reg = _fit(
+        FCNNRegressor((32, 16), activation="elu", max_iter=100, random_state=0), X, y
+    )
     onx = _assert_regressor_parity(reg, X)
     dims = onx.graph.output[0].type.tensor_type.shape.dim
     assert dims[1].dim_value == 1  # (n, 1), as skl2onnx's regressors
@@ -225,8 +260,11 @@ def test_diabetes_single_and_multi_output(diabetes, dtype):
 def test_diabetes_poisson(diabetes, dtype):
     X, y = diabetes
     counts = np.round(np.exp(y)).astype(np.int64)
-    reg = _fit(FCNNRegressor((16,), loss="poisson", max_iter=100, random_state=0),
-               X.astype(dtype), counts)
+    reg = _fit(
+        FCNNRegressor((16,), loss="poisson", max_iter=100, random_state=0),
+        X.astype(dtype),
+        counts,
+    )
     assert reg.out_activation_ == "exp"
     _assert_regressor_parity(reg, X.astype(dtype))
 
@@ -250,6 +288,7 @@ def test_integer_labels_other_than_indices(digits):
 
 # --- options and containers ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def small_classifier(digits):
     X, y = digits
@@ -270,8 +309,9 @@ def test_zipmap_columns(small_classifier):
     clf, X = small_classifier
     out = _run(to_onnx(clf, X[:1], options={"zipmap": "columns"}), X)
     np.testing.assert_array_equal(out[0], clf.predict(X))
-    np.testing.assert_allclose(np.column_stack(out[1:]), clf.predict_proba(X), rtol=0,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        np.column_stack(out[1:]), clf.predict_proba(X), rtol=0, atol=1e-5
+    )
 
 
 def test_nocl_gives_class_indices():
@@ -293,8 +333,11 @@ def test_output_class_labels(small_classifier):
 
 def test_convert_sklearn_and_to_onnx_helper(small_classifier):
     clf, X = small_classifier
-    onx = convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, 64]))],
-                          options={id(clf): {"zipmap": False}})
+    onx = convert_sklearn(
+        clf,
+        initial_types=[("input", FloatTensorType([None, 64]))],
+        options={id(clf): {"zipmap": False}},
+    )
     labels, _ = _run(onx, X)
     np.testing.assert_array_equal(labels, clf.predict(X))
     onx = fonnx.to_onnx(clf, options={"zipmap": False})  # the input from the model
@@ -306,8 +349,11 @@ def test_convert_sklearn_and_to_onnx_helper(small_classifier):
 def test_float64_model_double_graph_on_request(digits):
     X, y = digits
     X = X[:400]
-    clf = _fit(FCNNClassifier((16,), activation="gelu", max_iter=20, random_state=0),
-               X, y[:400])
+    clf = _fit(
+        FCNNClassifier((16,), activation="gelu", max_iter=20, random_state=0),
+        X,
+        y[:400],
+    )
     double = fonnx.to_onnx(clf, dtype=np.float64, options={"zipmap": False})
     assert double.graph.input[0].type.tensor_type.elem_type == TensorProto.DOUBLE
     _, proba = _run(double, X)
@@ -320,8 +366,13 @@ def test_float64_model_double_graph_on_request(digits):
 def test_pipeline_with_scaler(digits):
     X, y = digits
     X = (X * 16).astype(np.float32)
-    pipe = _fit(make_pipeline(StandardScaler(), FCNNClassifier(
-        (32,), max_iter=30, random_state=0)), X, y)
+    pipe = _fit(
+        make_pipeline(
+            StandardScaler(), FCNNClassifier((32,), max_iter=30, random_state=0)
+        ),
+        X,
+        y,
+    )
     labels, proba = _run(to_onnx(pipe, X[:1], options={"zipmap": False}), X)
     np.testing.assert_array_equal(labels, pipe.predict(X))
     np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-5)
@@ -330,16 +381,23 @@ def test_pipeline_with_scaler(digits):
 def test_column_transformer_pipeline(diabetes):
     X, y = load_diabetes(return_X_y=True)
     X = X.astype(np.float32)
-    pre = ColumnTransformer([("std", StandardScaler(), [0, 2, 3, 4, 5]),
-                             ("minmax", MinMaxScaler(), [1, 6, 7, 8, 9])])
-    pipe = _fit(make_pipeline(pre, FCNNRegressor((16,), max_iter=200,
-                                                  random_state=0)),
-                X, (y - y.mean()) / y.std())
+    pre = ColumnTransformer(
+        [
+            ("std", StandardScaler(), [0, 2, 3, 4, 5]),
+            ("minmax", MinMaxScaler(), [1, 6, 7, 8, 9]),
+        ]
+    )
+    pipe = _fit(
+        make_pipeline(pre, FCNNRegressor((16,), max_iter=200, random_state=0)),
+        X,
+        (y - y.mean()) / y.std(),
+    )
     (pred,) = _run(to_onnx(pipe, X[:1]), X)
     np.testing.assert_allclose(pred.ravel(), pipe.predict(X), rtol=0, atol=1e-5)
 
 
 # --- randomly drawn architectures ----------------------------------------------------
+
 
 def _random_model(seed):
     rng = np.random.RandomState(seed)
@@ -349,11 +407,24 @@ def _random_model(seed):
     dtype = DTYPES[rng.randint(2)]
     n, n_features = 90, rng.randint(1, 9)
     X = rng.normal(size=(n, n_features)).astype(dtype)
-    kind = rng.choice(["multiclass", "binary", "multilabel", "regression",
-                       "multi_regression", "poisson"])
-    params = {"hidden_layer_sizes": sizes, "activation": activation, "max_iter": 8,
-              "negative_slope": float(rng.uniform(0, 0.5)), "random_state": seed,
-              "solver": str(rng.choice(["adam", "sgd", "lbfgs"]))}
+    kind = rng.choice(
+        [
+            "multiclass",
+            "binary",
+            "multilabel",
+            "regression",
+            "multi_regression",
+            "poisson",
+        ]
+    )
+    params = {
+        "hidden_layer_sizes": sizes,
+        "activation": activation,
+        "max_iter": 8,
+        "negative_slope": float(rng.uniform(0, 0.5)),
+        "random_state": seed,
+        "solver": str(rng.choice(["adam", "sgd", "lbfgs"])),
+    }
     if kind == "multiclass":  # labels such as 30, 31, 32, 33
         y = rng.randint(2, 6) * 10 + rng.randint(4, size=n)
         model = FCNNClassifier(**params)
@@ -381,6 +452,7 @@ def test_random_architectures(seed):
 
 
 # --- what cannot be exported is refused, by name -------------------------------------
+
 
 def test_activation_without_form_is_named(small_classifier, monkeypatch):
     clf, X = small_classifier
@@ -415,5 +487,6 @@ def test_unfitted_model_is_refused():
     from sklearn.exceptions import NotFittedError
 
     with pytest.raises(NotFittedError):
-        convert_sklearn(FCNNRegressor(),
-                        initial_types=[("X", FloatTensorType([None, 3]))])
+        convert_sklearn(
+            FCNNRegressor(), initial_types=[("X", FloatTensorType([None, 3]))]
+        )

@@ -44,16 +44,28 @@ def _models():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 4))
     return {
-        "adam_multiclass": (FCNNClassifier((5,), max_iter=5, random_state=0), X,
-                            rng.choice(["a", "b", "c"], 60)),
-        "sgd_binary_dropout": (FCNNClassifier((5, 3), solver="sgd", dropout=0.3,
-                                              max_iter=5, random_state=1),
-                               X.astype(np.float32), rng.randint(2, size=60)),
-        "rmsprop_regressor": (FCNNRegressor((5,), solver="rmsprop", max_iter=5,
-                                            random_state=2), X, rng.normal(size=60)),
-        "lbfgs_regressor": (FCNNRegressor((4,), solver="lbfgs", max_iter=10,
-                                          random_state=3),
-                            X.astype(np.float32), rng.normal(size=(60, 2))),
+        "adam_multiclass": (
+            FCNNClassifier((5,), max_iter=5, random_state=0),
+            X,
+            rng.choice(["a", "b", "c"], 60),
+        ),
+        "sgd_binary_dropout": (
+            FCNNClassifier(
+                (5, 3), solver="sgd", dropout=0.3, max_iter=5, random_state=1
+            ),
+            X.astype(np.float32),
+            rng.randint(2, size=60),
+        ),
+        "rmsprop_regressor": (
+            FCNNRegressor((5,), solver="rmsprop", max_iter=5, random_state=2),
+            X,
+            rng.normal(size=60),
+        ),
+        "lbfgs_regressor": (
+            FCNNRegressor((4,), solver="lbfgs", max_iter=10, random_state=3),
+            X.astype(np.float32),
+            rng.normal(size=(60, 2)),
+        ),
     }
 
 
@@ -123,6 +135,7 @@ def test_saving_leaves_the_model_as_it_was():
 
 # --- skops ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("pipeline", [False, True])
 @pytest.mark.parametrize("name", MODELS)
 def test_skops_trusts_only_fcnn_sk_types(name, pipeline):
@@ -152,6 +165,7 @@ def test_skops_refuses_without_trust():
 
 # --- files kept from earlier versions ------------------------------------------------
 
+
 def _kept_files():
     cases = []
     if os.path.isdir(MODEL_FILES):
@@ -172,8 +186,10 @@ def _load(path, fmt):
 
 
 def _readable(layout):
-    return layout == _persistence.LAYOUT or (layout < _persistence.LAYOUT and all(
-        n in _persistence.UPGRADES for n in range(layout, _persistence.LAYOUT)))
+    return layout == _persistence.LAYOUT or (
+        layout < _persistence.LAYOUT
+        and all(n in _persistence.UPGRADES for n in range(layout, _persistence.LAYOUT))
+    )
 
 
 @pytest.mark.parametrize("version,name,fmt", _kept_files())
@@ -181,8 +197,10 @@ def test_kept_model_files(version, name, fmt):
     written_by, layout = version.rsplit("-layout", 1)
     path = os.path.join(MODEL_FILES, version, f"{name}.{fmt}")
     if not _readable(int(layout)):
-        with pytest.raises(ValueError, match=f"saved by fcnn_sk {written_by} "
-                                             f"\\(model layout {layout}\\)"):
+        with pytest.raises(
+            ValueError,
+            match=f"saved by fcnn_sk {written_by} \\(model layout {layout}\\)",
+        ):
             _load(path, fmt)
         return
     model = _load(path, fmt)
@@ -198,8 +216,9 @@ def test_kept_model_files(version, name, fmt):
     rtol = 1e-5 if net.coefs_[0].dtype == np.float32 else 1e-12
     if "predict_proba" in expected:
         np.testing.assert_array_equal(model.predict(X), expected["predict"])
-        np.testing.assert_allclose(model.predict_proba(X), expected["predict_proba"],
-                                   rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(
+            model.predict_proba(X), expected["predict_proba"], rtol=rtol, atol=rtol
+        )
     else:
         np.testing.assert_allclose(model.predict(X), expected["predict"], rtol=rtol)
     if net.solver != "lbfgs":  # training continues from the saved optimizer state
@@ -208,8 +227,9 @@ def test_kept_model_files(version, name, fmt):
         (more[-1] if hasattr(more, "steps") else more).partial_fit(Xt, y)
         net = more[-1] if hasattr(more, "steps") else more
         for i, coef in enumerate(net.coefs_):
-            np.testing.assert_allclose(coef, expected[f"continued_coef_{i}"],
-                                       rtol=100 * rtol, atol=100 * rtol)
+            np.testing.assert_allclose(
+                coef, expected[f"continued_coef_{i}"], rtol=100 * rtol, atol=100 * rtol
+            )
 
 
 def test_kept_files_of_this_layout_exist():
@@ -220,6 +240,7 @@ def test_kept_files_of_this_layout_exist():
 
 
 # --- layouts -------------------------------------------------------------------------
+
 
 def _saved_state(**stamps):
     model, X, y = _models()["adam_multiclass"]
@@ -236,8 +257,9 @@ def _restore(state, cls=FCNNClassifier):
 
 
 def test_newer_layout_is_refused_with_both_versions():
-    _, _, state = _saved_state(_fcnn_sk_layout=_persistence.LAYOUT + 1,
-                               _fcnn_sk_version="9.9.9")
+    _, _, state = _saved_state(
+        _fcnn_sk_layout=_persistence.LAYOUT + 1, _fcnn_sk_version="9.9.9"
+    )
     here = f"fcnn_sk {fcnn_sk.__version__} (model layout {_persistence.LAYOUT})"
     with pytest.raises(ValueError) as info:
         _restore(state)

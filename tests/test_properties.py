@@ -66,8 +66,12 @@ except ImportError:
 
 ESTIMATORS = [FCNNClassifier, FCNNRegressor]
 #: the registries, and the parameter that names their entries
-REGISTRIES = {"activation": HIDDEN_ACTIVATIONS, "learning_rate": SCHEDULES,
-              "weight_init": INITIALIZERS, "loss": LOSS_OUTPUTS}
+REGISTRIES = {
+    "activation": HIDDEN_ACTIVATIONS,
+    "learning_rate": SCHEDULES,
+    "weight_init": INITIALIZERS,
+    "loss": LOSS_OUTPUTS,
+}
 #: the cost of a call grows with these: their unbounded ranges are drawn up to here
 CHEAP = {"max_iter": 3, "max_fun": 30, "hidden_layer_sizes": 5}
 #: every estimator starts small and seeded; the drawn parameters override this
@@ -86,7 +90,10 @@ def _interval_candidates(c, name):
             continue
         out += [bound, bound - step, bound + step]
         if c.type is Real:
-            out += [float(np.nextafter(bound, -np.inf)), float(np.nextafter(bound, np.inf))]
+            out += [
+                float(np.nextafter(bound, -np.inf)),
+                float(np.nextafter(bound, np.inf)),
+            ]
     if c.type is Integral:
         lo = c.left if c.left is not None else 0
         top = CHEAP.get(name, 10**12)
@@ -122,12 +129,29 @@ def _candidates(name, constraints):
         elif c is None:
             out.append(None)
         elif c is dict:  # class_weight
-            out += [{}, {0: 2.0}, {0: 0.0, 1: 3.0}, {1: 1e300}, {0: -1.0}, {0: np.nan},
-                    {"a": 1.0}, "balanced", ["balanced"]]
+            out += [
+                {},
+                {0: 2.0},
+                {0: 0.0, 1: 3.0},
+                {1: 1e300},
+                {0: -1.0},
+                {0: np.nan},
+                {"a": 1.0},
+                "balanced",
+                ["balanced"],
+            ]
     if "array-like" in constraints:  # sequences of the other constraints' values
         pool = element_pool or [1, 2]
-        out += [(), [pool[0]], tuple(pool[:2]), tuple(pool[:3]), np.array(pool[:2]),
-                [pool[-1]] * 2, "abc", [[1, 2]]]
+        out += [
+            (),
+            [pool[0]],
+            tuple(pool[:2]),
+            tuple(pool[:3]),
+            np.array(pool[:2]),
+            [pool[-1]] * 2,
+            "abc",
+            [[1, 2]],
+        ]
     out += list(REGISTRIES.get(name, ()))
     return out
 
@@ -177,14 +201,19 @@ def estimators(draw, Est=None, invalid=True):
     for name in names:
         valid, bad = pools[name]
         use_bad = invalid and bad and draw(st.integers(0, 4)) == 0
-        params[name] = _fresh(draw(st.sampled_from(bad if use_bad else valid)),
-                              draw(st.integers(0, 9)))
+        params[name] = _fresh(
+            draw(st.sampled_from(bad if use_bad else valid)), draw(st.integers(0, 9))
+        )
     # per-layer lists mostly as long as there are hidden layers
     hidden = params["hidden_layer_sizes"]
     for name in ("activation", "dropout"):
         value = params.get(name)
-        if (isinstance(value, list | tuple | np.ndarray) and len(value)
-                and isinstance(hidden, tuple) and draw(st.integers(0, 3))):
+        if (
+            isinstance(value, list | tuple | np.ndarray)
+            and len(value)
+            and isinstance(hidden, tuple)
+            and draw(st.integers(0, 3))
+        ):
             params[name] = [value[i % len(value)] for i in range(len(hidden))]
     note(f"params: {params}")
     return Est(**params)
@@ -193,11 +222,24 @@ def estimators(draw, Est=None, invalid=True):
 # ----------------------------------------------------------------------------- data
 
 SCALES = [1.0] * 6 + [1e-300, 1e-40, 1e4, 1e30, 1e300, np.finfo(np.float64).max / 8]
-DTYPES = ["float64"] * 4 + ["float32"] * 2 + [
-    "float16", "int64", "int8", "uint8", "bool", "object", "complex128", "str"]
+DTYPES = (
+    ["float64"] * 4
+    + ["float32"] * 2
+    + ["float16", "int64", "int8", "uint8", "bool", "object", "complex128", "str"]
+)
 LAYOUTS = ["C"] * 4 + ["F", "strided", "reversed", "readonly", "memmap", "list"]
-SPARSE = ["csr_matrix", "csc_matrix", "coo_matrix", "csr_array", "csc_array",
-          "coo_array", "lil_matrix", "dok_array", "bsr_matrix", "dia_matrix"]
+SPARSE = [
+    "csr_matrix",
+    "csc_matrix",
+    "coo_matrix",
+    "csr_array",
+    "csc_array",
+    "coo_array",
+    "lil_matrix",
+    "dok_array",
+    "bsr_matrix",
+    "dia_matrix",
+]
 _MEMMAP_DIR = tempfile.TemporaryDirectory(prefix="fcnn-properties-")
 _memmap_count = itertools.count()
 
@@ -235,8 +277,9 @@ def _container(draw, rng, X):
         rows = X.tolist()
         if draw(st.integers(0, 3)) == 0 and X.size:
             rows[rng.randint(X.shape[0])][rng.randint(X.shape[1])] = None
-        return pl.DataFrame(rows, schema=[f"f{i}" for i in range(X.shape[1])],
-                            orient="row")
+        return pl.DataFrame(
+            rows, schema=[f"f{i}" for i in range(X.shape[1])], orient="row"
+        )
     dtype = draw(st.sampled_from(DTYPES))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -262,7 +305,11 @@ def _container(draw, rng, X):
 def matrices(draw, n_rows=None, n_features=None):
     """An X: drawn shape (or the given one, mostly), values, magnitude, specials."""
     rng = np.random.RandomState(draw(st.integers(0, 2**32 - 1)))
-    n = n_rows if n_rows is not None else draw(st.sampled_from([0, 1, 2, 3, 5, 8, 13, 30]))
+    n = (
+        n_rows
+        if n_rows is not None
+        else draw(st.sampled_from([0, 1, 2, 3, 5, 8, 13, 30]))
+    )
     d = n_features
     if d is None or draw(st.integers(0, 9)) == 0:
         d = draw(st.integers(0, 6))
@@ -279,9 +326,22 @@ def _labels(draw, rng, n, classes=None):
             return rng.randint(0, 2, (n, classes.shape[1]))
         labels = np.asarray(classes)
         return labels[rng.randint(len(labels), size=n)]
-    kind = draw(st.sampled_from(
-        ["int"] * 4 + ["str", "bool", "float-int", "multilabel", "column", "continuous",
-                       "nan", "mixed", "one-class"]))
+    kind = draw(
+        st.sampled_from(
+            ["int"] * 4
+            + [
+                "str",
+                "bool",
+                "float-int",
+                "multilabel",
+                "column",
+                "continuous",
+                "nan",
+                "mixed",
+                "one-class",
+            ]
+        )
+    )
     k = draw(st.integers(2, 4))
     codes = rng.randint(k, size=n)
     if kind == "str":
@@ -313,8 +373,11 @@ def _values(draw, rng, n, n_outputs=None):
     y = rng.standard_normal((n, m)) * draw(st.sampled_from(SCALES))
     if m == 1 and draw(st.integers(0, 3)):
         y = y.ravel()
-    kind = draw(st.sampled_from(["float"] * 6 + ["int", "nan", "str", "complex",
-                                                 "positive", "float32"]))
+    kind = draw(
+        st.sampled_from(
+            ["float"] * 6 + ["int", "nan", "str", "complex", "positive", "float32"]
+        )
+    )
     if kind == "int":
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -344,8 +407,12 @@ def _targets(draw, rng, est, n):
 
 
 def _weights(draw, rng, n):
-    kind = draw(st.sampled_from(["none"] * 6 + ["uniform", "zeros-some", "zeros",
-                                                 "negative", "nan", "short", "huge"]))
+    kind = draw(
+        st.sampled_from(
+            ["none"] * 6
+            + ["uniform", "zeros-some", "zeros", "negative", "nan", "short", "huge"]
+        )
+    )
     if kind == "none":
         return None
     w = rng.uniform(0.1, 3.0, n)
@@ -419,12 +486,16 @@ def _check_output(est, method, X, out):
         else:
             assert out.shape == (n,) and np.isin(out, est.classes_).all()
         return
-    width = {"predict_proba": max(len(est.classes_), 2) if hasattr(est, "classes_")
-             else None,
-             "predict_log_proba": max(len(est.classes_), 2) if hasattr(est, "classes_")
-             else None,
-             "transform": est.coefs_[-1].shape[0],
-             "input_gradient": est.n_features_in_}[method]
+    width = {
+        "predict_proba": max(len(est.classes_), 2)
+        if hasattr(est, "classes_")
+        else None,
+        "predict_log_proba": max(len(est.classes_), 2)
+        if hasattr(est, "classes_")
+        else None,
+        "transform": est.coefs_[-1].shape[0],
+        "input_gradient": est.n_features_in_,
+    }[method]
     assert out.shape == (n, width) and out.dtype == dtype, (out.shape, out.dtype)
     assert np.isfinite(out).all(), f"{method} returned inf or NaN"
     if method == "predict_proba":
@@ -440,14 +511,25 @@ def _fit_kwargs(draw, rng, est, X, first_partial):
     if first_partial and isinstance(est, FCNNClassifier):
         labels = np.asarray(y)
         # every label once, in order of appearance (mixed types cannot be sorted)
-        kwargs["classes"] = (np.arange(labels.shape[1]) if labels.ndim == 2
-                             else list(dict.fromkeys(labels.ravel().tolist()))
-                             or [0, 1])
+        kwargs["classes"] = (
+            np.arange(labels.shape[1])
+            if labels.ndim == 2
+            else list(dict.fromkeys(labels.ravel().tolist())) or [0, 1]
+        )
     return y, kwargs
 
 
-METHODS = ["predict", "predict_proba", "predict_log_proba", "transform",
-           "input_gradient", "partial_fit", "fit", "warm_start", "early_stopping"]
+METHODS = [
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "transform",
+    "input_gradient",
+    "partial_fit",
+    "fit",
+    "warm_start",
+    "early_stopping",
+]
 
 
 @given(est=estimators(), data=st.data())
@@ -473,8 +555,9 @@ def test_every_call_works_or_raises_cleanly(est, data):
         fitted = hasattr(est, "coefs_")
         rng, X = draw(matrices(n_features=getattr(est, "n_features_in_", None)))
         if method in ("fit", "partial_fit", "input_gradient"):
-            y, kwargs = _fit_kwargs(draw, rng, est, X,
-                                    first_partial=method == "partial_fit" and not fitted)
+            y, kwargs = _fit_kwargs(
+                draw, rng, est, X, first_partial=method == "partial_fit" and not fitted
+            )
             if method == "input_gradient":
                 worked, out = _call(est, method, X, y)
             else:
@@ -497,7 +580,9 @@ def valid_problems(draw):
     est = draw(estimators(invalid=False))
     rng = np.random.RandomState(draw(st.integers(0, 2**32 - 1)))
     n, d = draw(st.integers(4, 30)), draw(st.integers(1, 5))
-    X = rng.standard_normal((n, d)).astype(draw(st.sampled_from(["float64", "float32"])))
+    X = rng.standard_normal((n, d)).astype(
+        draw(st.sampled_from(["float64", "float32"]))
+    )
     if isinstance(est, FCNNClassifier):
         y = rng.randint(0, draw(st.integers(1, 3)), n)
     else:
@@ -530,8 +615,12 @@ def test_fits_are_deterministic_for_a_fixed_random_state(problem):
 
 
 def _options(Est):
-    return [(name, value) for name, (valid, _) in POOLS[Est].items()
-            for value in valid if not (isinstance(value, str) and value == FRESH_RNG)]
+    return [
+        (name, value)
+        for name, (valid, _) in POOLS[Est].items()
+        for value in valid
+        if not (isinstance(value, str) and value == FRESH_RNG)
+    ]
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
@@ -564,8 +653,9 @@ def test_registries_are_valid_values_of_their_parameters():
                 continue
             valid = [v for v in registry if _satisfies(constraints[name], v)]
             if name == "loss":  # the regressor's: the losses with a regression output
-                registry = [v for v in registry
-                            if LOSS_OUTPUTS[v] in ("identity", "exp")]
+                registry = [
+                    v for v in registry if LOSS_OUTPUTS[v] in ("identity", "exp")
+                ]
             assert sorted(valid) == sorted(registry), (Est.__name__, name)
 
 
@@ -573,4 +663,6 @@ def test_pools_cover_both_sides_of_every_bound():
     for Est in ESTIMATORS:
         for name, (valid, invalid) in POOLS[Est].items():
             assert valid, f"{Est.__name__}.{name}: no valid value drawn"
-            assert invalid or name in ("shuffle",), f"{Est.__name__}.{name}: no invalid value"
+            assert invalid or name in ("shuffle",), (
+                f"{Est.__name__}.{name}: no invalid value"
+            )

@@ -63,7 +63,9 @@ def test_every_entry_is_documented_validated_and_named_in_the_docs(param):
     table = REGISTRIES[param]
     Est = FCNNRegressor if param == "loss" else FCNNClassifier
     names = set(losses_for("regression")) if param == "loss" else set(table)
-    (options,) = [c for c in Est._parameter_constraints[param] if isinstance(c, StrOptions)]
+    (options,) = [
+        c for c in Est._parameter_constraints[param] if isinstance(c, StrOptions)
+    ]
     assert options.options == names
     for name in names:
         entry = table[name]
@@ -72,7 +74,9 @@ def test_every_entry_is_documented_validated_and_named_in_the_docs(param):
     # the parameters an entry reads are the estimator's
     for entry in table.values():
         for p in getattr(entry, "params", ()):
-            assert p in FCNNClassifier().get_params() or p in FCNNRegressor().get_params()
+            assert (
+                p in FCNNClassifier().get_params() or p in FCNNRegressor().get_params()
+            )
 
 
 def test_unknown_names_fail_at_the_kernel_boundary():

@@ -26,8 +26,16 @@ CASES = [
 
 
 def _model(Est, solver, random_state, **extra):
-    return Est((6, 5), solver=solver, batch_size=16, random_state=random_state,
-               learning_rate_init=0.01, tol=0.0, n_iter_no_change=1000, **extra)
+    return Est(
+        (6, 5),
+        solver=solver,
+        batch_size=16,
+        random_state=random_state,
+        learning_rate_init=0.01,
+        tol=0.0,
+        n_iter_no_change=1000,
+        **extra,
+    )
 
 
 def _data(extra):
@@ -50,8 +58,9 @@ def test_warm_started_fits_equal_one_long_fit(Est, y, extra, solver, random_stat
     X, extra = _data(extra)
     seed = (lambda: 7) if random_state == "int" else (lambda: np.random.RandomState(7))
     one = _model(Est, solver, seed(), max_iter=12, **extra).fit(X, y)
-    warm = _fits(_model(Est, solver, seed(), max_iter=3, warm_start=True, **extra),
-                 X, y, 4)
+    warm = _fits(
+        _model(Est, solver, seed(), max_iter=3, warm_start=True, **extra), X, y, 4
+    )
     assert_params_equal(one, warm)
     if SOLVERS[solver].stochastic:
         assert warm.t_ == one.t_

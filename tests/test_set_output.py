@@ -55,8 +55,11 @@ CHECKS = [
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("estimator", ESTIMATORS,
-                         ids=["classifier-adam", "regressor-2-layers", "classifier-lbfgs"])
+@pytest.mark.parametrize(
+    "estimator",
+    ESTIMATORS,
+    ids=["classifier-adam", "regressor-2-layers", "classifier-lbfgs"],
+)
 def test_sklearn_set_output_checks(estimator, check):
     if "polars" in check.__name__:
         pytest.importorskip("polars")
@@ -89,7 +92,9 @@ def test_pandas_columns_follow_the_layer(data, layer, k):
     for out in (clf.transform(df, layer=layer), clf.transform(df, layer)):
         assert isinstance(out, pd.DataFrame)
         width = clf.coefs_[k].shape[1]
-        assert list(out.columns) == [f"fcnnclassifier_layer{k}_{j}" for j in range(width)]
+        assert list(out.columns) == [
+            f"fcnnclassifier_layer{k}_{j}" for j in range(width)
+        ]
         assert list(out.columns) == list(clf.get_feature_names_out(layer=layer))
         assert_array_equal(out.index, df.index)
         assert_array_equal(out.to_numpy(), expected)
@@ -124,8 +129,9 @@ def test_names_are_stable_and_distinct(data):
     a = _fitted(X, y)
     b = _fitted(X[::-1] * 2, y[::-1], random_state=None, activation="tanh")
     for layer in (0, 1, 2, -1):
-        assert_array_equal(a.get_feature_names_out(layer=layer),
-                           b.get_feature_names_out(layer=layer))
+        assert_array_equal(
+            a.get_feature_names_out(layer=layer), b.get_feature_names_out(layer=layer)
+        )
     names = np.concatenate([a.get_feature_names_out(layer=k) for k in range(3)])
     assert len(set(names)) == len(names) == 7 + 5 + 3
     assert_array_equal(a.get_feature_names_out(), a.get_feature_names_out(layer=2))
@@ -143,10 +149,14 @@ def test_bad_layer_and_input_features(data):
     with pytest.raises(ValueError, match="input_features should have length equal"):
         clf.get_feature_names_out(["a", "b"])
     clf.fit(pd.DataFrame(X, columns=list("abcd")), y)
-    with pytest.raises(ValueError, match="input_features is not equal to feature_names"):
+    with pytest.raises(
+        ValueError, match="input_features is not equal to feature_names"
+    ):
         clf.get_feature_names_out(list("abce"))
-    assert_array_equal(clf.get_feature_names_out(list("abcd"), layer=0),
-                       clf.get_feature_names_out(layer=0))
+    assert_array_equal(
+        clf.get_feature_names_out(list("abcd"), layer=0),
+        clf.get_feature_names_out(layer=0),
+    )
     with pytest.raises(NotFittedError):
         FCNNClassifier((3,)).get_feature_names_out()
 
@@ -168,29 +178,42 @@ def test_issue_pipeline_with_column_transformer():
     fits and predicts, as it does with MLPRegressor."""
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
-    df = pd.DataFrame({
-        "x0": rng.normal(size=60), "x1": rng.normal(size=60),
-        "city": rng.choice(["a", "b", "c"], size=60),
-    })
+    df = pd.DataFrame(
+        {
+            "x0": rng.normal(size=60),
+            "x1": rng.normal(size=60),
+            "city": rng.choice(["a", "b", "c"], size=60),
+        }
+    )
     y = df["x0"] * 2 + (df["city"] == "b")
-    preprocess = ColumnTransformer([
-        ("num", StandardScaler(), ["x0", "x1"]),
-        ("cat", OneHotEncoder(sparse_output=False), ["city"]),
-    ])
+    preprocess = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["x0", "x1"]),
+            ("cat", OneHotEncoder(sparse_output=False), ["city"]),
+        ]
+    )
     predictions = {}
-    for reg in (FCNNRegressor((16,), max_iter=30, random_state=0),
-                MLPRegressor(hidden_layer_sizes=(16,), max_iter=30, random_state=0)):
+    for reg in (
+        FCNNRegressor((16,), max_iter=30, random_state=0),
+        MLPRegressor(hidden_layer_sizes=(16,), max_iter=30, random_state=0),
+    ):
         pipe = make_pipeline(preprocess, reg).set_output(transform="pandas")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             pipe.fit(df, y)
         assert list(pipe[-1].feature_names_in_) == [
-            "num__x0", "num__x1", "cat__city_a", "cat__city_b", "cat__city_c"]
+            "num__x0",
+            "num__x1",
+            "cat__city_a",
+            "cat__city_b",
+            "cat__city_c",
+        ]
         predictions[type(reg).__name__] = pipe.predict(df)
     assert predictions["FCNNRegressor"].shape == (60,)
     # the same data and initial draw give scikit-learn's fit
-    np.testing.assert_allclose(predictions["FCNNRegressor"],
-                               predictions["MLPRegressor"], rtol=1e-10)
+    np.testing.assert_allclose(
+        predictions["FCNNRegressor"], predictions["MLPRegressor"], rtol=1e-10
+    )
 
 
 def test_network_as_named_feature_extractor(data):
@@ -198,7 +221,8 @@ def test_network_as_named_feature_extractor(data):
     pd = pytest.importorskip("pandas")
     X, y = data
     pipe = make_pipeline(
-        StandardScaler(), FCNNClassifier((16, 8), max_iter=30, random_state=0),
+        StandardScaler(),
+        FCNNClassifier((16, 8), max_iter=30, random_state=0),
         LogisticRegression(),
     ).set_output(transform="pandas")
     pipe.fit(pd.DataFrame(X, columns=list("abcd")), y)

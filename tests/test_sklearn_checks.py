@@ -20,15 +20,31 @@ _CLASSIFIER_EXTRA = {"lbfgs": {"alpha": 1.0}}
 _LOSS_EXTRA = {"poisson": {"learning_rate_init": 0.01}}
 
 ESTIMATORS = [
-    *(FCNNClassifier((20,), solver=solver, max_iter=200, random_state=0,
-                     **_CLASSIFIER_EXTRA.get(solver, {})) for solver in SOLVERS),
+    *(
+        FCNNClassifier(
+            (20,),
+            solver=solver,
+            max_iter=200,
+            random_state=0,
+            **_CLASSIFIER_EXTRA.get(solver, {}),
+        )
+        for solver in SOLVERS
+    ),
     FCNNClassifier((8, 6), activation="tanh", max_iter=200, random_state=0),
-    *(FCNNRegressor((20,), solver=solver, max_iter=200, random_state=0)
-      for solver in SOLVERS),
-    *(FCNNRegressor((20,), loss=loss, max_iter=200, random_state=0,
-                    **_LOSS_EXTRA.get(loss, {}))
-      for loss in losses_for("regression") if loss != "squared_error"),
-    FCNNRegressor((), activation="identity", solver="lbfgs", max_iter=200, random_state=0),
+    *(
+        FCNNRegressor((20,), solver=solver, max_iter=200, random_state=0)
+        for solver in SOLVERS
+    ),
+    *(
+        FCNNRegressor(
+            (20,), loss=loss, max_iter=200, random_state=0, **_LOSS_EXTRA.get(loss, {})
+        )
+        for loss in losses_for("regression")
+        if loss != "squared_error"
+    ),
+    FCNNRegressor(
+        (), activation="identity", solver="lbfgs", max_iter=200, random_state=0
+    ),
 ]
 
 

@@ -40,29 +40,48 @@ def _models():
     rng, X = _data(0)
     y = rng.choice(["cat", "dog", "eel"], len(X))
     models["classifier_adam_f64_strings"] = (
-        FCNNClassifier((6, 4), activation=["gelu", "leaky_relu"], max_iter=20,
-                       random_state=0), X, y)
+        FCNNClassifier(
+            (6, 4), activation=["gelu", "leaky_relu"], max_iter=20, random_state=0
+        ),
+        X,
+        y,
+    )
     rng, X = _data(1)
     models["classifier_sgd_f32_binary_dropout"] = (
         FCNNClassifier((6,), solver="sgd", dropout=0.2, max_iter=20, random_state=1),
-        X.astype(np.float32), rng.randint(2, size=len(X)))
+        X.astype(np.float32),
+        rng.randint(2, size=len(X)),
+    )
     rng, X = _data(2)
     models["classifier_lbfgs_multilabel"] = (
-        FCNNClassifier((5,), activation="tanh", solver="lbfgs", max_iter=30,
-                       random_state=2), X, rng.randint(2, size=(len(X), 3)))
+        FCNNClassifier(
+            (5,), activation="tanh", solver="lbfgs", max_iter=30, random_state=2
+        ),
+        X,
+        rng.randint(2, size=(len(X), 3)),
+    )
     rng, X = _data(3)
     models["regressor_adam_f32_two_outputs"] = (
         FCNNRegressor((6,), activation="swish", max_iter=20, random_state=3),
-        X.astype(np.float32), rng.normal(size=(len(X), 2)).astype(np.float32))
+        X.astype(np.float32),
+        rng.normal(size=(len(X), 2)).astype(np.float32),
+    )
     rng, X = _data(4)
     models["regressor_rmsprop_poisson"] = (
-        FCNNRegressor((5,), solver="rmsprop", loss="poisson", max_iter=20,
-                      random_state=4), X, rng.poisson(2.0, len(X)).astype(float))
+        FCNNRegressor(
+            (5,), solver="rmsprop", loss="poisson", max_iter=20, random_state=4
+        ),
+        X,
+        rng.poisson(2.0, len(X)).astype(float),
+    )
     rng, X = _data(5)
     models["pipeline_scaler_classifier"] = (
-        make_pipeline(StandardScaler(), FCNNClassifier((4,), max_iter=20,
-                                                       random_state=5)),
-        X * 10 + 3, rng.randint(3, size=len(X)))
+        make_pipeline(
+            StandardScaler(), FCNNClassifier((4,), max_iter=20, random_state=5)
+        ),
+        X * 10 + 3,
+        rng.randint(3, size=len(X)),
+    )
     for model, X, y in models.values():
         model.fit(X, y)
     return models
@@ -102,8 +121,9 @@ def main():
     import fcnn_sk
     from fcnn_sk import _persistence
 
-    directory = os.path.join(HERE, "model_files",
-                             f"{fcnn_sk.__version__}-layout{_persistence.LAYOUT}")
+    directory = os.path.join(
+        HERE, "model_files", f"{fcnn_sk.__version__}-layout{_persistence.LAYOUT}"
+    )
     os.makedirs(directory, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings of the short fits
