@@ -3,6 +3,7 @@ estimators (drop-in replacements for MLPClassifier and MLPRegressor)."""
 
 from ._classifier import FCNNClassifier
 from ._regressor import FCNNRegressor
+from ._stream import partial_fit_chunks
 
 __version__ = "0.1.0"
-__all__ = ["FCNNClassifier", "FCNNRegressor", "__version__"]
+__all__ = ["FCNNClassifier", "FCNNRegressor", "partial_fit_chunks", "__version__"]
