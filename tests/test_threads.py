@@ -11,20 +11,18 @@ interpreter whose first products start in several threads at once.
 """
 
 import json
-import os
-import subprocess
-import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
+from _subprocess import run_example, run_python
 from joblib import parallel_config
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, cross_validate
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import fcnn_sk
 from fcnn_sk import FCNNClassifier, _compiled
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -96,14 +94,7 @@ print(json.dumps(report))
 
 @pytest.mark.parametrize("build", sorted(_compiled.available()))
 def test_threads_match_sequential_runs_in_a_fresh_interpreter(build, tmp_path):
-    # the subprocess imports the fcnn_sk that this test imported
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(fcnn_sk.__file__)))
-    env = {**os.environ, "FCNN_SK_KERNELS": build,
-           "PYTHONPATH": os.pathsep.join(
-               [package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    run = subprocess.run([sys.executable, "-c", FRESH_INTERPRETER], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, check=False,
-                         timeout=600)
+    run = run_python(["-c", FRESH_INTERPRETER], tmp_path, {"FCNN_SK_KERNELS": build})
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report.pop("build") == build
@@ -187,3 +178,10 @@ def test_cross_validate_on_threads(kernel_build, digits):
     for a, b in zip(threaded["estimator"], sequential["estimator"]):
         for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
             assert_array_equal(p, q)
+
+
+def test_example_runs(tmp_path):
+    example = Path(__file__).resolve().parent.parent / "examples" / "threaded_search.py"
+    out = run_example(example, ["--epochs", "3"], tmp_path)
+    assert "16 candidates x 3 folds" in out
+    assert "same best parameters as one after another: True" in out
