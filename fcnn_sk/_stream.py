@@ -38,7 +38,7 @@ def _n_rows(data, name):
         ) from None
 
 
-def _as_array(data, name):
+def _as_array(data):
     """Storage objects as they are; lists and such as numpy arrays."""
     return data if hasattr(data, "shape") else np.asarray(data)
 
@@ -148,7 +148,7 @@ def partial_fit_chunks(estimator, X, y, *, epochs=1, chunk_rows=None,
     >>> clf.score(X[:2000], y[:2000]) > 0.95
     True
     """
-    X, y = _as_array(X, "X"), _as_array(y, "y")
+    X, y = _as_array(X), _as_array(y)
     n = _n_rows(X, "X")
     if len(X.shape) != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
@@ -156,7 +156,7 @@ def partial_fit_chunks(estimator, X, y, *, epochs=1, chunk_rows=None,
         raise ValueError("X has no rows.")
     arrays = {"y": y}
     if sample_weight is not None:
-        arrays["sample_weight"] = _as_array(sample_weight, "sample_weight")
+        arrays["sample_weight"] = _as_array(sample_weight)
     for name, data in arrays.items():
         if _n_rows(data, name) != n:
             raise ValueError(
