@@ -20,7 +20,7 @@ from . import _compiled, _fast_predict, _guards, _persistence
 from ._callbacks import CallbackSupportMixin
 from ._network import kernel_input, layer_units_of, make_network, pack, param_views
 from ._optim import StochasticOptimizer
-from ._output import LayerOutputMixin
+from ._output import LayerOutputMixin, hidden_layer_index
 from ._registry import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -417,17 +417,7 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         if (out := _fast_predict.transform(self, X, layer)) is not None:
             return out
         check_is_fitted(self)
-        n_hidden = self.n_layers_ - 2
-        if n_hidden == 0:
-            raise ValueError("The fitted network has no hidden layer to transform to.")
-        if (
-            not isinstance(layer, Integral | np.integer)
-            or not -n_hidden <= layer < n_hidden
-        ):
-            raise ValueError(
-                f"layer must be an integer in [{-n_hidden}, {n_hidden}), got {layer!r}."
-            )
-        return self._raw_output(X, n_run=int(layer) % n_hidden + 1)
+        return self._raw_output(X, n_run=hidden_layer_index(self, layer) + 1)
 
     @available_if(_has_hidden_layer)
     def fit_transform(self, X, y, **fit_params):
