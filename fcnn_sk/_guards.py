@@ -338,7 +338,7 @@ def check_epoch_loss(est):
         return
     raise ValueError(
         f"The training loss became non-finite ({loss}) at epoch {est.n_iter_} of this "
-        "call: the network's outputs or weights overflowed. "
+        "call: the network's outputs, the loss or the weights overflowed. "
         f"{_divergence_advice(est)}"
     )
 
@@ -355,7 +355,7 @@ def check_fitted(est):
     if not est.early_stopping and loss is not None and not math.isfinite(loss):
         raise ValueError(
             f"The training loss is non-finite ({loss}) where the solver stopped: the "
-            "network's outputs overflowed. "
+            "network's outputs or the loss overflowed. "
             f"{_divergence_advice(est)}"
         )
 

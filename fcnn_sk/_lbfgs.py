@@ -151,7 +151,9 @@ def minimize_lbfgs(fun_grad, x0, *, max_iter, max_fun, gtol, ftol=2.220446049250
         np.multiply(d, stp, out=S[row])
         y = np.subtract(g, g_old, out=Y[row])
         rho[row] = 1.0 / sy
-        gamma = sy / float(y @ y)
+        yy = float(y @ y)
+        if yy > 0.0:  # else y'y underflowed to 0: keep the previous scale
+            gamma = sy / yy
     return _result(x, f, g, nit, nfev, status, message)
 
 
