@@ -224,6 +224,20 @@ def test_failed_training_restores_the_model_exactly(Est, solver, how):
     assert_params_equal(est, twin)
 
 
+def test_checkpoint_buffers_live_as_long_as_the_model():
+    import gc
+
+    est = FCNNRegressor((6,), random_state=0).partial_fit(X, Y_REG)
+    est.partial_fit(X, Y_REG)
+    saved = {key for key, (ref, _) in _guards._SAVED.items() if ref() is est._params}
+    assert len(saved) == 1
+    est.set_params(warm_start=False).fit(X, Y_REG)  # new arrays: no copy is taken
+    assert not any(ref() is est._params for ref, _ in _guards._SAVED.values())
+    del est
+    gc.collect()
+    assert not saved & set(_guards._SAVED)
+
+
 def test_early_stopping_divergence_keeps_the_best_weights():
     # as scikit-learn: no error; the weights of the best epoch, all finite
     est = FCNNRegressor((20,), solver="sgd", learning_rate_init=0.5, early_stopping=True,
