@@ -328,6 +328,7 @@ class BaseFCNN(BaseEstimator, ABC):
         params = getattr(self, "_params", None)
         arrays = [*self.coefs_, *self.intercepts_]
         if params is None or any(a.base is not params for a in arrays):
+            _guards.check_layout(self)  # guards: assigned arrays of the fitted shapes
             units = layer_units_of(self.coefs_)
             self._set_params_buffer(pack(self.coefs_, self.intercepts_), units)
         return self._params
@@ -730,7 +731,7 @@ class BaseFCNN(BaseEstimator, ABC):
         params = self._flat_params()
         X = X.astype(params.dtype, copy=False)
         network = self._network(loss=self._training_loss())
-        _guards.check_predict_memory(network, params, X, input_gradient=True)  # guards
+        _guards.before_input_gradient(network, params, X, np.asarray(Y))  # guards
         out = np.empty(X.shape, dtype=params.dtype)
         _compiled.kernels.input_grad(
             network, params, *kernel_input(X),

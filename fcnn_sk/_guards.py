@@ -181,6 +181,8 @@ def check_fit(est, units, fit, val, first_pass):
     fit in memory, and a ``ValueError`` if the data, finite as given, are not in the
     dtype the network trains in (float32 targets or inputs beyond its range).
     ``fit`` and ``val`` are the validated training and validation data."""
+    if not first_pass:
+        check_layout(est)
     dtype = fit.X.dtype if first_pass else est.coefs_[0].dtype
     n_val = 0 if val is None else val.X.shape[0]
     X_bytes = _data_bytes(fit.X) + (0 if val is None else _data_bytes(val.X))
@@ -193,6 +195,12 @@ def check_fit(est, units, fit, val, first_pass):
         + (", float32 data" if dtype.itemsize == 8 else "")
         + ("" if est.solver == "lbfgs" else ", a smaller batch_size") + ".",
     )
+    if val is not None and val.Y.shape[1] != fit.Y.shape[1]:
+        # the kernels read the validation targets with the network's output width
+        raise ValueError(
+            f"y_val has {val.Y.shape[1]} outputs (as the network encodes them) but y "
+            f"has {fit.Y.shape[1]}; give y_val the columns of y."
+        )
     for data, name in ((fit, ""), (val, "_val")):
         if data is None:
             continue
@@ -215,6 +223,57 @@ def check_predict_memory(network, params, X, n_run=None, input_gradient=False):
     parts = predict_memory(network, X.shape[0], params.itemsize, n_run, input_gradient)
     _check_memory(parts, f"This call on {X.shape[0]:,} rows",
                   "Call it on fewer rows at a time.")
+
+
+# ---- the layout of the parameters ------------------------------------------------------
+
+
+def check_layout(est):
+    """``coefs_`` and ``intercepts_``, which users may assign, must form the network
+    the model was fitted as before the kernels index them: float arrays (packed in
+    ``coefs_[0]``'s dtype, float32 or float64), each layer's width the next one's
+    input, an intercept per unit, the fitted input and output widths. A
+    ``ValueError`` names the first mismatch."""
+    coefs, intercepts = list(est.coefs_), list(est.intercepts_)
+    problem = None
+    if not coefs or len(coefs) != len(intercepts):
+        problem = f"{len(coefs)} coefs_ arrays and {len(intercepts)} intercepts_ arrays"
+    else:
+        dtypes = [np.asarray(a).dtype for a in (*coefs, *intercepts)]
+        if dtypes[0] not in (np.float32, np.float64) or any(d.kind != "f" for d in dtypes):
+            problem = (f"arrays of dtypes {sorted({str(d) for d in dtypes})}: float32 or "
+                       "float64 expected")
+    for i, (c, b) in enumerate(zip(coefs, intercepts)):
+        if problem:
+            break
+        c, b = np.asarray(c), np.asarray(b)
+        if c.ndim != 2 or b.shape != (c.shape[1],):
+            problem = f"coefs_[{i}] of shape {c.shape} and intercepts_[{i}] of {b.shape}"
+        elif i and coefs[i - 1].shape[1] != c.shape[0]:
+            problem = (f"coefs_[{i - 1}] of shape {coefs[i - 1].shape} followed by "
+                       f"coefs_[{i}] of shape {c.shape}")
+    if not problem and coefs[0].shape[0] != getattr(est, "n_features_in_", coefs[0].shape[0]):
+        problem = f"coefs_[0] with {coefs[0].shape[0]} rows for {est.n_features_in_} features"
+    if not problem and coefs[-1].shape[1] != getattr(est, "n_outputs_", coefs[-1].shape[1]):
+        problem = f"coefs_[-1] with {coefs[-1].shape[1]} columns for {est.n_outputs_} outputs"
+    if problem:
+        raise ValueError(
+            f"coefs_ and intercepts_ do not form the fitted network: {problem}. Assign "
+            "arrays of the shapes the fit gave them, or fit again."
+        )
+
+
+def _check_network(network, params, X):
+    """Before a compiled pass over X: the flat parameters and X have the sizes the
+    network's layout gives them (its offsets index both). O(1); ``check_layout``
+    names the problem."""
+    if params.shape[0] != network.n_params or X.shape[1] != network.width(0):
+        raise ValueError(
+            f"The parameters ({params.shape[0]} values) or the input width "
+            f"({X.shape[1]}) do not match the network's layout ({network.n_params} "
+            f"parameters, {network.width(0)} inputs): coefs_ / intercepts_ were "
+            "assigned arrays of other shapes."
+        )
 
 
 # ---- non-finite outputs ---------------------------------------------------------------
@@ -286,6 +345,7 @@ def checked_forward(network, params, X, n_run=None, check=True):
     ``check=False`` (training-time validation scores) runs the bare pass."""
     if not check:
         return forward_rows(network, params, X, n_run)
+    _check_network(network, params, X)
     check_predict_memory(network, params, X, n_run)
     out = forward_rows(network, params, X, n_run)
     if not all_finite(out):
@@ -305,6 +365,19 @@ def check_link(est, out):
         f"{math.log(np.finfo(out.dtype).max):.4g}). Scale the inputs as the training "
         "data were (e.g. with StandardScaler)."
     )
+
+
+def before_input_gradient(network, params, X, Y):
+    """Before ``input_gradient``'s compiled pass: the layout, the targets' width (the
+    kernel reads them with the network's output width) and the memory estimate."""
+    _check_network(network, params, X)
+    width = Y.shape[1] if Y.ndim == 2 else 1
+    if Y.shape[0] != X.shape[0] or width != network.n_outputs:
+        raise ValueError(
+            f"y has {width} outputs (as the network encodes them) but the network has "
+            f"{network.n_outputs}; give y the columns it was fitted with."
+        )
+    check_predict_memory(network, params, X, input_gradient=True)
 
 
 def check_input_gradient(out, network, params, X):

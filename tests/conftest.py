@@ -131,7 +131,7 @@ def gemm_split(request):
 # ---- hypothesis profiles (tests/test_properties.py) -----------------------------------
 # "ci" (the default): a bounded, derandomised number of examples, so the suite takes
 # the same time and draws the same cases on every run, and writes no example database.
-# "long": fifty times the examples, fresh ones each run, failures kept in the database
+# "long": 12.5 times the examples, fresh ones each run, failures kept in the database
 # (.hypothesis/) and replayed first: HYPOTHESIS_PROFILE=long python -m pytest
 # tests/test_properties.py
 try:
@@ -144,11 +144,11 @@ except ImportError:  # the property tests then skip
 else:
     _slow_data = [_HealthCheck.too_slow, _HealthCheck.data_too_large]
     _settings.register_profile(
-        "ci", max_examples=100, deadline=None, derandomize=True, database=None,
+        "ci", max_examples=800, deadline=None, derandomize=True, database=None,
         print_blob=True, suppress_health_check=_slow_data,
     )
     _settings.register_profile(
-        "long", max_examples=5000, deadline=None, print_blob=True,
+        "long", max_examples=10000, deadline=None, print_blob=True,
         suppress_health_check=_slow_data,
     )
     _settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
