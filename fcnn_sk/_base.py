@@ -325,7 +325,12 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         replaced (assigned by the user, or unpickled as separate arrays)."""
         params = getattr(self, "_params", None)
         arrays = [*self.coefs_, *self.intercepts_]
-        if params is None or any(a.base is not params for a in arrays):
+        if (
+            params is None
+            or len(self.coefs_) != len(self.intercepts_)
+            or any(a.base is not params for a in arrays)
+        ):
+            _guards.check_layout(self)  # assigned arrays must form the fitted network
             units = layer_units_of(self.coefs_)
             self._set_params_buffer(pack(self.coefs_, self.intercepts_), units)
         return self._params
@@ -464,7 +469,7 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         params = self._flat_params()
         X = X.astype(params.dtype, copy=False)
         network = self._network(loss=self._training_loss())
-        _guards.check_predict_memory(network, params, X, input_gradient=True)
+        _guards.before_input_gradient(network, params, X, np.asarray(Y))
         out = np.empty(X.shape, dtype=params.dtype)
         _compiled.kernels.input_grad(
             network,

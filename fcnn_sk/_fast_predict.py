@@ -70,6 +70,8 @@ def _network(model):
     params = state.get("_params")
     if params is None:
         return None
+    if len(state["coefs_"]) != len(state["intercepts_"]):
+        return None  # the full path names the problem
     units = []
     for a in state["coefs_"]:
         if a.base is not params:

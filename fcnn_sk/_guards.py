@@ -196,6 +196,8 @@ def check_fit(est, units, fit, val, first_pass):
     fit in memory, and a ``ValueError`` if the data, finite as given, are not in the
     dtype the network trains in (float32 targets or inputs beyond its range).
     ``fit`` and ``val`` are the validated training and validation data."""
+    if not first_pass:
+        check_layout(est)
     dtype = fit.X.dtype if first_pass else est.coefs_[0].dtype
     n_val = 0 if val is None else val.X.shape[0]
     X_bytes = _data_bytes(fit.X) + (0 if val is None else _data_bytes(val.X))
@@ -211,6 +213,12 @@ def check_fit(est, units, fit, val, first_pass):
         + ("" if est.solver == "lbfgs" else ", a smaller batch_size")
         + ".",
     )
+    if val is not None and val.Y.shape[1] != fit.Y.shape[1]:
+        # the kernels read the validation targets with the network's output width
+        raise ValueError(
+            f"y_val has {val.Y.shape[1]} outputs (as the network encodes them) but y "
+            f"has {fit.Y.shape[1]}; give y_val the columns of y."
+        )
     for data, name in ((fit, ""), (val, "_val")):
         if data is None:
             continue
@@ -236,13 +244,83 @@ def check_predict_memory(network, params, X, n_run=None, input_gradient=False):
     )
 
 
+# ---- the layout of the parameters ------------------------------------------------------
+
+
+def check_layout(est):
+    """``coefs_`` and ``intercepts_``, which users may assign, must form the network
+    the model was fitted as before the kernels index them: float arrays (packed in
+    ``coefs_[0]``'s dtype, float32 or float64), each layer's width the next one's
+    input, an intercept per unit, the fitted input and output widths. A
+    ``ValueError`` names the first mismatch."""
+    coefs, intercepts = list(est.coefs_), list(est.intercepts_)
+    problem = None
+    if not coefs or len(coefs) != len(intercepts):
+        problem = f"{len(coefs)} coefs_ arrays and {len(intercepts)} intercepts_ arrays"
+    else:
+        dtypes = [np.asarray(a).dtype for a in (*coefs, *intercepts)]
+        if dtypes[0] not in (np.float32, np.float64) or any(
+            d.kind != "f" for d in dtypes
+        ):
+            problem = (
+                f"arrays of dtypes {sorted({str(d) for d in dtypes})}: float32 or "
+                "float64 expected"
+            )
+    for i, (c, b) in enumerate(zip(coefs, intercepts)):
+        if problem:
+            break
+        c, b = np.asarray(c), np.asarray(b)
+        if c.ndim != 2 or b.shape != (c.shape[1],):
+            problem = (
+                f"coefs_[{i}] of shape {c.shape} and intercepts_[{i}] of {b.shape}"
+            )
+        elif i and coefs[i - 1].shape[1] != c.shape[0]:
+            problem = (
+                f"coefs_[{i - 1}] of shape {coefs[i - 1].shape} followed by "
+                f"coefs_[{i}] of shape {c.shape}"
+            )
+    if not problem and coefs[0].shape[0] != getattr(
+        est, "n_features_in_", coefs[0].shape[0]
+    ):
+        problem = (
+            f"coefs_[0] with {coefs[0].shape[0]} rows for {est.n_features_in_} features"
+        )
+    if not problem and coefs[-1].shape[1] != getattr(
+        est, "n_outputs_", coefs[-1].shape[1]
+    ):
+        problem = (
+            f"coefs_[-1] with {coefs[-1].shape[1]} columns for {est.n_outputs_} outputs"
+        )
+    if problem:
+        raise ValueError(
+            f"coefs_ and intercepts_ do not form the fitted network: {problem}. Assign "
+            "arrays of the shapes the fit gave them, or fit again."
+        )
+
+
+def _check_network(network, params, X):
+    """Before a compiled pass over X: the flat parameters and X have the sizes the
+    network's layout gives them (its offsets index both). O(1); ``check_layout``
+    names the problem."""
+    if params.shape[0] != network.n_params or X.shape[1] != network.width(0):
+        raise ValueError(
+            f"The parameters ({params.shape[0]} values) or the input width "
+            f"({X.shape[1]}) do not match the network's layout ({network.n_params} "
+            f"parameters, {network.width(0)} inputs): coefs_ / intercepts_ were "
+            "assigned arrays of other shapes."
+        )
+
+
 # ---- non-finite outputs ---------------------------------------------------------------
 
 
 def all_finite(a):
     """Whether every value of the float array ``a`` is finite: the sum of its values
     is finite exactly when they all are, unless it overflows (then checked again
-    element-wise). No allocation in the common case."""
+    element-wise). No allocation in the common case, except for small arrays, where
+    an element-wise check is faster than entering ``np.errstate``."""
+    if a.size <= 2048:
+        return bool(np.isfinite(a).all())
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.add.reduce(a.reshape(-1)) if a.flags.c_contiguous else a.sum()
     return math.isfinite(total) or bool(np.isfinite(a).all())
@@ -308,6 +386,7 @@ def checked_forward(network, params, X, n_run=None, check=True):
     ``check=False`` (training-time validation scores) runs the bare pass."""
     if not check:
         return forward_rows(network, params, X, n_run)
+    _check_network(network, params, X)
     check_predict_memory(network, params, X, n_run)
     out = forward_rows(network, params, X, n_run)
     if not all_finite(out):
@@ -327,6 +406,19 @@ def check_link(est, out):
         f"{math.log(np.finfo(out.dtype).max):.4g}). Scale the inputs as the training "
         "data were (e.g. with StandardScaler)."
     )
+
+
+def before_input_gradient(network, params, X, Y):
+    """Before ``input_gradient``'s compiled pass: the layout, the targets' width (the
+    kernel reads them with the network's output width) and the memory estimate."""
+    _check_network(network, params, X)
+    width = Y.shape[1] if Y.ndim == 2 else 1
+    if Y.shape[0] != X.shape[0] or width != network.n_outputs:
+        raise ValueError(
+            f"y has {width} outputs (as the network encodes them) but the network has "
+            f"{network.n_outputs}; give y the columns it was fitted with."
+        )
+    check_predict_memory(network, params, X, input_gradient=True)
 
 
 def check_input_gradient(out, network, params, X):
@@ -366,7 +458,7 @@ def check_epoch_loss(est):
         return
     raise ValueError(
         f"The training loss became non-finite ({loss}) at epoch {est.n_iter_} of this "
-        "call: the network's outputs or weights overflowed. "
+        "call: the network's outputs, the loss or the weights overflowed. "
         f"{_divergence_advice(est)}"
     )
 
@@ -374,7 +466,7 @@ def check_epoch_loss(est):
 def check_fitted(est):
     """At the end of a fit: non-finite weights (or, without early stopping, a
     non-finite final loss) are an error."""
-    if not all_finite(est._params):
+    if not np.isfinite(est._params).all():  # (faster than all_finite on float32)
         raise ValueError(
             "Solver produced non-finite parameter weights. The input data may contain "
             f"large values and need to be preprocessed. {_divergence_advice(est)}"
@@ -383,30 +475,39 @@ def check_fitted(est):
     if not est.early_stopping and loss is not None and not math.isfinite(loss):
         raise ValueError(
             f"The training loss is non-finite ({loss}) where the solver stopped: the "
-            "network's outputs overflowed. "
+            "network's outputs or the loss overflowed. "
             f"{_divergence_advice(est)}"
         )
 
 
+#: array trained in place -> the buffer a checkpoint copies it into, kept while the
+#: array lives: copying into memory already mapped costs a tenth of a fresh copy, whose
+#: pages the system must first provide (on a 535,818-parameter network trained with
+#: Adam, 0.2 ms against 2-5 ms per partial_fit call; see benchmarks/guards.py)
 class Checkpoint:
     """The state of an estimator, to put back if a call fails.
 
-    Attributes are restored as they were (a shallow copy of ``__dict__``); what
-    training updates in place is saved and written back into the same objects: the
-    arrays (the flat parameters, the optimizer's buffers, the shuffled order; so that
-    views such as ``coefs_`` stay views of the parameters), the lists (the curves),
-    the attributes of fcnn_sk's own objects (the training state, its optimizer and
-    monitor) and every ``RandomState`` among them (the random stream of training, or
-    one given as ``random_state``), so that a retried call draws the same numbers.
+    Attributes are restored as they were (a shallow copy of ``__dict__``). With
+    ``in_place`` (a warm start or ``partial_fit``, which train the existing arrays),
+    what training updates in place is saved and written back into the same objects:
+    the arrays (the flat parameters, the optimizer's buffers, the shuffled order; so
+    that views such as ``coefs_`` stay views of the parameters), the lists (the
+    curves), the attributes of fcnn_sk's own objects (the training state, its
+    optimizer and monitor) and every ``RandomState`` among them. A ``RandomState``
+    given as ``random_state`` always gets its state back, so that a retried call draws
+    the same numbers.
     """
 
-    def __init__(self, est):
+    def __init__(self, est, in_place=True):
         self._est = est
         self._state = dict(est.__dict__)
         self._arrays, self._lists, self._objects, self._rngs = [], [], [], []
         seen = set()
         for value in self._state.values():
-            self._save(value, seen)
+            if in_place:
+                self._save(value, seen)
+            elif isinstance(value, np.random.RandomState):
+                self._rngs.append((value, value.get_state()))
 
     def _save(self, value, seen):
         if id(value) in seen:
@@ -444,14 +545,17 @@ class Checkpoint:
 
 
 def restore_on_failure(fit):
-    """Decorator of the estimators' ``_fit``: a call that fails (a ValueError,
-    TypeError or MemoryError: bad input, a diverging fit, too little memory) leaves
-    the estimator as it was before it. Anything else (an exception from a user's
-    callback, KeyboardInterrupt) leaves the model of the last completed epoch."""
+    """Decorator of the estimators' ``_fit(X, y, ..., incremental=False, ...)``: a call
+    that fails (a ValueError, TypeError or MemoryError: bad input, a diverging fit,
+    too little memory) leaves the estimator as it was before it. Anything else (an
+    exception from a user's callback, KeyboardInterrupt) leaves the model of the last
+    completed epoch."""
 
     @functools.wraps(fit)
     def guarded(est, *args, **kwargs):
-        checkpoint = Checkpoint(est)
+        # only warm starts and partial_fit train the existing arrays in place
+        incremental = kwargs.get("incremental", args[3] if len(args) > 3 else False)
+        checkpoint = Checkpoint(est, in_place=est.warm_start or incremental)
         try:
             return fit(est, *args, **kwargs)
         except (ValueError, TypeError, MemoryError):

@@ -78,7 +78,9 @@ class Memory:
         np.multiply(d, s_scaled, out=self.S[row])
         np.copyto(self.Y[row], y)
         self.rho[row] = 1.0 / sy
-        self.gamma = sy / float(y @ y)
+        yy = float(y @ y)
+        if yy > 0.0:  # else y'y underflowed to 0: keep the previous scale
+            self.gamma = sy / yy
 
     def direction(self, g, d):
         """``d <- -H g``; returns ``d'd``."""

@@ -122,7 +122,7 @@ def kernel_build(request, use_kernel_build):
 @pytest.fixture(params=["auto", "always"])
 def gemm_split(request):
     """Runs a test with matrix products as the package issues them, and again with
-    every product that can be split computed in row blocks (csrc/_openblas.pxd), so that
+    every product that can be split computed in row blocks (csrc/_blas.pxd), so that
     path is checked on any machine and any size."""
     kernels = _compiled.kernels
     previous = kernels.set_gemm_split(request.param)
@@ -133,7 +133,7 @@ def gemm_split(request):
 # ---- hypothesis profiles (tests/test_properties.py) -----------------------------------
 # "ci" (the default): a bounded, derandomised number of examples, so the suite takes
 # the same time and draws the same cases on every run, and writes no example database.
-# "long": fifty times the examples, fresh ones each run, failures kept in the database
+# "long": 12.5 times the examples, fresh ones each run, failures kept in the database
 # (.hypothesis/) and replayed first: HYPOTHESIS_PROFILE=long python -m pytest
 # tests/test_properties.py
 try:
@@ -147,7 +147,7 @@ else:
     _slow_data = [_HealthCheck.too_slow, _HealthCheck.data_too_large]
     _settings.register_profile(
         "ci",
-        max_examples=100,
+        max_examples=800,
         deadline=None,
         derandomize=True,
         database=None,
@@ -156,7 +156,7 @@ else:
     )
     _settings.register_profile(
         "long",
-        max_examples=5000,
+        max_examples=10000,
         deadline=None,
         print_blob=True,
         suppress_health_check=_slow_data,

@@ -405,6 +405,76 @@ def test_predict_memory_estimate_bounds_the_measured_peak(method):
     assert 0.8 * peak <= sum(parts.values()) <= 2 * peak, (parts, peak)
 
 
+@pytest.mark.parametrize("scale", [1.0, 1.5e308])
+def test_validation_targets_of_another_width_are_rejected_before_training(scale):
+    # with non-finite validation predictions (scale) the score is NaN without looking
+    # at y_val, and the kernels read y_val with the network's width: past its end
+    est = FCNNRegressor((3,), activation="identity", max_iter=2, random_state=0)
+    X_val = np.full((50, 4), scale)
+    with pytest.raises(ValueError, match="y_val has 3 outputs .* but y has 1"):
+        est.fit(X, Y_REG, X_val=X_val, y_val=np.ones((50, 3)))
+    assert not hasattr(est, "coefs_")
+    clf = FCNNClassifier((3,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError):
+        clf.fit(X, np.c_[Y_CLF > 0, Y_CLF > 1], X_val=X[:5], y_val=np.ones((5, 3)))
+
+
+LAYOUTS = {
+    "intercept too long": lambda est: setattr(
+        est, "intercepts_", [np.zeros(500), est.intercepts_[1]]
+    ),
+    "intercept too short": lambda est: setattr(
+        est, "intercepts_", [np.zeros(2), est.intercepts_[1]]
+    ),
+    "hidden width changed": lambda est: setattr(
+        est, "coefs_", [np.zeros((4, 50)), est.coefs_[1]]
+    ),
+    "input width changed": lambda est: setattr(
+        est, "coefs_", [np.zeros((40, 5)), est.coefs_[1]]
+    ),
+    "integer weights": lambda est: setattr(
+        est, "coefs_", [c.astype(int) for c in est.coefs_]
+    ),
+    "a layer missing": lambda est: setattr(est, "intercepts_", est.intercepts_[:1]),
+}
+
+
+@pytest.mark.parametrize("change", sorted(LAYOUTS))
+def test_assigned_weights_of_other_shapes_are_rejected(change):
+    # the kernels index the flat parameters with the fitted layout: before these
+    # checks, predict read and partial_fit wrote past the buffers
+    est = FCNNRegressor((5,), max_iter=2, random_state=0).fit(X, Y_REG)
+    LAYOUTS[change](est)
+    before = pickle.dumps(est)
+    for call in (
+        lambda: est.predict(X),
+        lambda: est.input_gradient(X, Y_REG),
+        lambda: est.partial_fit(X, Y_REG),
+        lambda: est.transform(X),
+    ):
+        with pytest.raises(ValueError, match="coefs_|Layer sizes"):
+            call()
+        assert pickle.dumps(est) == before
+
+
+def test_assigned_weights_of_the_fitted_shapes_are_used():
+    est = FCNNRegressor((5,), max_iter=2, random_state=0).fit(X, Y_REG)
+    est.coefs_ = [np.zeros_like(c) for c in est.coefs_]
+    est.intercepts_ = [np.zeros_like(b) for b in est.intercepts_]
+    est.intercepts_[-1][:] = 3.0
+    assert_array_equal(est.predict(X), 3.0)
+    est.coefs_ = [
+        c.astype(np.float32) for c in est.coefs_
+    ]  # packed in coefs_[0]'s dtype
+    assert est.predict(X).dtype == np.float32
+
+
+def test_input_gradient_targets_of_another_width_are_rejected():
+    est = FCNNRegressor((5,), max_iter=2, random_state=0).fit(X, np.c_[Y_REG, Y_REG])
+    with pytest.raises(ValueError, match="y has 1 outputs .* the network has 2"):
+        est.input_gradient(X, Y_REG)  # read 2 values per row of a 1-column y
+
+
 def test_physical_memory_is_known_here():
     total = _guards.physical_memory()
     if sys.platform.startswith("linux"):

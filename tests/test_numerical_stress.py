@@ -136,3 +136,17 @@ def test_huge_power_t_gives_a_zero_learning_rate():
     ).fit(X[:20], Y_REG[:20])
     assert est._training.optimizer.learning_rate == 0.0
     assert est.loss_curve_[1] == est.loss_curve_[2]  # no step after the first epoch
+
+
+def test_lbfgs_with_a_curvature_that_underflows():
+    # y'y of L-BFGS's pair underflowed to 0 here (a ZeroDivisionError); the loss of a
+    # 1e300 target is not finite in float64: the guards' error, nothing else
+    with pytest.raises(ValueError, match="non-finite"):
+        FCNNRegressor(
+            (3,),
+            activation="elu",
+            alpha=1.0,
+            solver="lbfgs",
+            max_iter=2,
+            random_state=0,
+        ).fit([[1.764052]], [1e300])

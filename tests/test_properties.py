@@ -19,10 +19,11 @@ or raises a ValueError or TypeError with a message; a call that fails leaves the
 estimator exactly as it was (compared through pickle), and no prediction changes it.
 Fits are deterministic for a fixed ``random_state``.
 
-Profiles (registered in tests/conftest.py): ``ci``, the default, runs a bounded,
-derandomised number of examples; ``long`` (``HYPOTHESIS_PROFILE=long python -m pytest
-tests/test_properties.py``) runs 50 times more, with fresh random examples each run
-and failures kept in hypothesis's example database.
+Profiles (registered in tests/conftest.py): ``ci``, the default, runs 800 derandomised
+examples per test (about 20 s on two busy cores); ``long`` (``HYPOTHESIS_PROFILE=long
+python -m pytest tests/test_properties.py``, several minutes) runs 10000, fresh random
+ones each run, and keeps failures in hypothesis's example database (.hypothesis/) to
+replay them first.
 """
 
 import itertools
@@ -446,10 +447,12 @@ def _n_rows(X):
     return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
-def _call(est, method, *args, **kwargs):
+def _call(est, method, *args, repacks=False, **kwargs):
     """``est.method(*args, **kwargs)`` under the property: it works, or it raises a
-    ValueError / TypeError with a message and the estimator is as it was. Returns
-    ``(worked, output)``."""
+    ValueError / TypeError with a message and the estimator is as it was; a
+    prediction that works leaves it as it was too, unless ``repacks`` (assigned
+    weights are packed into one buffer, in ``coefs_[0]``'s dtype, on first use).
+    Returns ``(worked, output)``."""
     before = _state(est)
     try:
         with warnings.catch_warnings():
@@ -461,7 +464,7 @@ def _call(est, method, *args, **kwargs):
         assert _state(est) == before, f"the failed {method} changed the estimator"
         return False, exc
     note(f"{method}: worked")
-    if method not in ("fit", "partial_fit"):
+    if method not in ("fit", "partial_fit") and not repacks:
         assert _state(est) == before, f"{method} changed the estimator"
     return True, out
 
@@ -529,7 +532,23 @@ METHODS = [
     "fit",
     "warm_start",
     "early_stopping",
+    "assign_weights",
 ]
+
+
+def _assign_weights(draw, est):
+    """Replace one of ``coefs_`` / ``intercepts_`` as a user may: an array of the
+    same shape (in another dtype, sometimes), or of another shape."""
+    name = draw(st.sampled_from(["coefs_", "intercepts_"]))
+    arrays = list(getattr(est, name))
+    i = draw(st.integers(0, len(arrays) - 1))
+    shape = arrays[i].shape
+    if draw(st.integers(0, 2)) == 0:
+        shape = tuple(max(0, s + draw(st.integers(-1, 1))) for s in shape)
+    dtype = draw(st.sampled_from(["float64", "float32", "int64"]))
+    arrays[i] = np.full(shape, draw(st.sampled_from([0.0, 0.5, -2.0, 1e300])), dtype)
+    setattr(est, name, arrays)
+    note(f"assigned {name}[{i}]: shape {shape}, {dtype}")
 
 
 @given(est=estimators(), data=st.data())
@@ -546,9 +565,15 @@ def test_every_call_works_or_raises_cleanly(est, data):
         _check_fitted(est, X)
     else:
         assert not hasattr(est, "coefs_"), "a failed first fit left a fitted model"
+    assigned = False
     for method in draw(st.lists(st.sampled_from(METHODS), max_size=5)):
         if method in ("warm_start", "early_stopping"):  # a parameter change
             est.set_params(**{method: not getattr(est, method)})
+            continue
+        if method == "assign_weights":
+            if hasattr(est, "coefs_"):
+                _assign_weights(draw, est)
+                assigned = True
             continue
         if not hasattr(est, method):  # partial_fit with lbfgs, transform with no layer
             continue
@@ -559,14 +584,14 @@ def test_every_call_works_or_raises_cleanly(est, data):
                 draw, rng, est, X, first_partial=method == "partial_fit" and not fitted
             )
             if method == "input_gradient":
-                worked, out = _call(est, method, X, y)
+                worked, out = _call(est, method, X, y, repacks=assigned)
             else:
                 worked, out = _call(est, method, X, y, **kwargs)
                 if worked:
                     _check_fitted(est, X)
                 continue
         else:
-            worked, out = _call(est, method, X)
+            worked, out = _call(est, method, X, repacks=assigned)
         if worked:
             _check_output(est, method, X, out)
 
