@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 from ._network import forward_rows
+from ._validation import has_dropout
 
 #: Rows per chunk of the compiled passes (the defaults of csrc/_kernels.pyx):
 #: forward_rows, and loss_grad / input_grad.
@@ -138,8 +139,6 @@ def fit_memory(est, units, itemsize, n_train, n_val, X_bytes, first_pass):
             2 if est.solver == "adam" else 1
         ) * params
         rows = min(200 if est.batch_size == "auto" else est.batch_size, n_train)
-        from ._validation import has_dropout  # (which imports this module)
-
         dropout = has_dropout(est)
         per_row = units[0] * (1 + 2 * (est.input_dropout > 0)) + 2 * k
         per_row += sum(hidden) * (3 + 2 * dropout)  # outputs, deltas, z, masks
@@ -563,22 +562,3 @@ def restore_on_failure(fit):
             raise
 
     return guarded
-
-
-# ---- the early-stopping split ---------------------------------------------------------
-
-
-def check_split_classes(labels, counts):
-    """Before the stratified early-stopping split of a single-label classifier's
-    ``y``: where scikit-learn stratifies too (at most two classes), a class with a
-    single sample cannot be split, and the error names it. (With more classes the
-    split falls back to an unstratified one, as scikit-learn's always is.)"""
-    if len(labels) > 2 or counts.min() >= 2:
-        return
-    small = [lab for lab, c in zip(labels.tolist(), counts) if c < 2]
-    raise ValueError(
-        f"The early-stopping validation split is stratified by class, but class "
-        f"{small[0]!r} has only 1 sample: each class needs at least 2, one for training "
-        "and one for validation. Add samples of that class, pass X_val and y_val, or "
-        "set early_stopping=False."
-    )

@@ -15,7 +15,6 @@ from sklearn.base import is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._guards import check_split_classes
 from ._network import layer_units_of
 from ._registry import ACTIVATIONS, SOLVERS
 
@@ -214,7 +213,7 @@ def split_validation(est, fit, random_state):
     stratify = None
     if is_classifier(est) and fit.y.ndim == 1:
         labels, counts = np.unique(fit.y, return_counts=True)
-        check_split_classes(labels, counts)  # an error naming a class too small
+        _check_split_classes(labels, counts)  # an error naming a class too small
         n_val = int(np.ceil(est.validation_fraction * n))
         if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts):
             stratify = fit.y
@@ -225,3 +224,19 @@ def split_validation(est, fit, random_state):
         stratify=stratify,
     )
     return fit.take(train), fit.take(val)
+
+
+def _check_split_classes(labels, counts):
+    """Before the stratified early-stopping split of a single-label classifier's
+    ``y``: where scikit-learn stratifies too (at most two classes), a class with a
+    single sample cannot be split, and the error names it. (With more classes the
+    split falls back to an unstratified one, as scikit-learn's always is.)"""
+    if len(labels) > 2 or counts.min() >= 2:
+        return
+    small = [lab for lab, c in zip(labels.tolist(), counts) if c < 2]
+    raise ValueError(
+        f"The early-stopping validation split is stratified by class, but class "
+        f"{small[0]!r} has only 1 sample: each class needs at least 2, one for training "
+        "and one for validation. Add samples of that class, pass X_val and y_val, or "
+        "set early_stopping=False."
+    )
