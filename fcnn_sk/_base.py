@@ -331,8 +331,14 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
             or any(a.base is not params for a in arrays)
         ):
             _guards.check_layout(self)  # assigned arrays must form the fitted network
-            units = layer_units_of(self.coefs_)
-            self._set_params_buffer(pack(self.coefs_, self.intercepts_), units)
+            packed = pack(self.coefs_, self.intercepts_)
+            if not np.isfinite(packed).all():  # before the model changes
+                raise ValueError(
+                    "The model's weights contain inf or NaN: coefs_ / intercepts_ "
+                    f"hold values that are not finite in {packed.dtype} (the arrays "
+                    "are packed in coefs_[0]'s dtype); assign finite weights."
+                )
+            self._set_params_buffer(packed, layer_units_of(self.coefs_))
         return self._params
 
     def _network(self, loss=None, training=False):
