@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """One GridSearchCV run one fit after another, on worker processes and on threads.
 
-    python benchmarks/search.py                    # about 10 minutes on 2 cores
+    python benchmarks/search.py                    # about 30 minutes on 2 cores
     python benchmarks/search.py --reps 3 --epochs 20 --libs fcnn_sk
 
-The same search (digits, 24 candidates x 3 folds, a fixed number of epochs per fit)
+The same search (digits, 24 candidates x 3 folds, 100 epochs per fit by default)
 for fcnn_sk's FCNNClassifier and scikit-learn's MLPClassifier, in these modes:
 
   sequential      n_jobs=1, BLAS threads as they are
@@ -100,7 +100,7 @@ def run(lib, mode, X, y, epochs, cores):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument(
         "--libs", nargs="+", default=list(ESTIMATORS), choices=list(ESTIMATORS)
     )

@@ -10,15 +10,18 @@ opened as a ``numpy.memmap``, and deletes both at the end. Each measurement runs
 fresh interpreter:
 
   streamed   ``partial_fit_chunks`` over the whole file for --epochs epochs, chunks of
-             --chunk-mib MiB, the next chunk read while the current one trains;
-             with --cold the file's pages are dropped from the page cache before
-             every epoch (posix_fadvise), so every epoch reads the disk
+             --chunk-mib MiB, the next chunk read while the current one trains
+             (--no-prefetch-too: also one chunk after another); with --cold the
+             file's pages are dropped from the page cache before every epoch
+             (posix_fadvise), so every epoch reads the disk
   in memory  ``fit`` for the same epochs on the first --subset-gib GiB of rows,
              loaded into memory first (loading not timed)
 
 Both train the same network (256-128-10, Adam, batch 200) with BLAS limited to
---blas-threads threads. Reported: rows per second (rows x epochs / training time),
-the streamed/in-memory ratio, and memory: the resident size after setup, and its
+--blas-threads threads. Reported: rows per second (rows x epochs / training time)
+and per CPU second (the process's CPU time, all threads: what the reading and
+shuffling cost on top of training, whatever else the machine runs), each against
+the in-memory fit, and memory: the resident size after setup, and its
 peak during training (VmHWM after resetting it) together with the peak of the
 process's own (anonymous) memory, sampled every 5 ms. The pages of a memory-mapped
 file that the process has read count in its resident size until the kernel reclaims
@@ -94,6 +97,7 @@ with open("/proc/self/clear_refs", "w") as f:
 sampler = AnonPeak()
 sampler.start()
 seconds = 0.0
+cpu = time.process_time()
 with threadpool_limits(spec["blas_threads"], user_api="blas"):
     if spec["mode"] == "memory":
         start = time.perf_counter()
@@ -103,17 +107,24 @@ with threadpool_limits(spec["blas_threads"], user_api="blas"):
         rng = np.random.RandomState(0)
         for epoch in range(spec["epochs"]):
             if spec["cold"]:
+                # pages still mapped or dirty stay cached: unmap, write back, drop
+                del X
                 fd = os.open(spec["path"], os.O_RDONLY)
+                os.fsync(fd)
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
                 os.close(fd)
+                X = open_data()
             start = time.perf_counter()
             partial_fit_chunks(model, X, y, chunk_rows=spec["chunk_rows"],
-                               classes=np.arange(spec["classes"]), random_state=rng)
+                               classes=np.arange(spec["classes"]), random_state=rng,
+                               prefetch=spec["prefetch"])
             seconds += time.perf_counter() - start
+cpu = time.process_time() - cpu  # all threads, the sampler's polls included
 sampler.running = False
 sampler.join()
 end = status()
 print(json.dumps({"rows_per_s": n * spec["epochs"] / seconds, "seconds": seconds,
+                  "rows_per_cpu_s": n * spec["epochs"] / cpu,
                   "rows": n, "setup_rss": setup["VmRSS"], "peak_rss": end["VmHWM"],
                   "peak_anon": sampler.peak, "end_rss_file": end["RssFile"],
                   "loss": float(model.loss_curve_[-1])}))
@@ -191,6 +202,9 @@ def main(argv=None):
         "--storage", nargs="+", default=["hdf5", "npy"], choices=["hdf5", "npy"]
     )
     parser.add_argument("--cold", action="store_true")
+    parser.add_argument(
+        "--no-prefetch-too", action="store_true", help="also stream with prefetch=False"
+    )
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--dir", default="/tmp")
@@ -239,9 +253,15 @@ def main(argv=None):
             )
         }
         for storage in storages:
-            runs[f"streamed {storage}"] = dict(
-                base, mode="stream", storage=storage, path=paths[storage]
-            )
+            for prefetch in (True, False) if args.no_prefetch_too else (True,):
+                name = f"streamed {storage}" + ("" if prefetch else ", no prefetch")
+                runs[name] = dict(
+                    base,
+                    mode="stream",
+                    storage=storage,
+                    path=paths[storage],
+                    prefetch=prefetch,
+                )
         results = {name: [] for name in runs}
         for rep in range(args.reps):
             names = list(runs)[rep % len(runs) :] + list(runs)[: rep % len(runs)]
@@ -259,15 +279,19 @@ def main(argv=None):
         return statistics.median(r[key] for r in results[name])
 
     memory_speed = med("in memory", "rows_per_s")
+    memory_cpu = med("in memory", "rows_per_cpu_s")
     print(
-        f"\n{'run':<16}{'rows':>10}{'rows/s':>10}{'vs memory':>11}"
+        f"\n{'run':<30}{'rows':>10}{'rows/s':>10}{'vs memory':>11}"
+        f"{'rows/cpu s':>12}{'vs memory':>11}"
         f"{'setup RSS':>11}{'peak RSS':>10}{'peak anon':>11}{'file RSS':>10}  MiB"
     )
     for name in runs:
         speed = med(name, "rows_per_s")
+        per_cpu = med(name, "rows_per_cpu_s")
         print(
-            f"{name:<16}{results[name][0]['rows']:>10}{speed:>10.0f}"
-            f"{speed / memory_speed:>10.2f}x{mib(med(name, 'setup_rss')):>11}"
+            f"{name:<30}{results[name][0]['rows']:>10}{speed:>10.0f}"
+            f"{speed / memory_speed:>10.2f}x{per_cpu:>12.0f}"
+            f"{per_cpu / memory_cpu:>10.2f}x{mib(med(name, 'setup_rss')):>11}"
             f"{mib(med(name, 'peak_rss')):>10}{mib(med(name, 'peak_anon')):>11}"
             f"{mib(med(name, 'end_rss_file')):>10}"
         )

@@ -130,7 +130,10 @@ def partial_fit_chunks(
         to call this function once per epoch with new orders each time.
     prefetch : bool, default=True
         Read the next chunk in a background thread while ``partial_fit`` trains
-        on the current one (fcnn_sk's training runs without the GIL).
+        on the current one (fcnn_sk's training runs without the GIL): reading from
+        disk, decompressing or computing a dask array then overlaps training.
+        Where the data is in the page cache and no core is idle, reading in turn
+        (False) can be faster.
     **partial_fit_params : dict
         Passed to every ``partial_fit`` call, e.g. ``classes`` for a classifier.
 

@@ -5,9 +5,9 @@ fits of distinct estimators in threads run in parallel, and so do predictions of
 shared estimator. Matrix products are issued differently at one BLAS thread and at
 more (csrc/_blas.pxd), so every comparison is made at one BLAS thread count.
 
-The kernels keep a little process-wide state (the BLAS in use, set on import, and
-what the first product learns about it), so each kernel build is also run in a fresh
-interpreter whose first products start in several threads at once.
+The kernels keep a little process-wide state (which BLAS they call and what they
+learned about it), so each kernel build is also run in a fresh interpreter whose
+first products start in several threads at once.
 """
 
 import json
