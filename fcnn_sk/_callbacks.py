@@ -75,7 +75,8 @@ class FitTasks:
     X, y : arrays
         The data the network trains on (passed to the hooks).
     sample_weight : ndarray or None
-        Passed to the hooks as ``metadata={"sample_weight": ...}``.
+        The weights the loss uses (class weights folded in), passed to the hooks as
+        ``metadata={"sample_weight": ...}``.
     max_subtasks : int
         The most epochs (iterations) the fit can run.
     lbfgs : bool, default=False
