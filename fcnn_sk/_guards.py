@@ -261,6 +261,13 @@ def check_layout(est):
             f"coefs_ and intercepts_ do not form the fitted network: {problem}. Assign "
             "arrays of the shapes the fit gave them, or fit again."
         )
+    for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
+        bad = [i for i, a in enumerate(arrays) if not np.isfinite(a).all()]
+        if bad:
+            raise ValueError(
+                f"The model's weights contain inf or NaN ({name}[{bad[0]}] was assigned "
+                "non-finite values), so its outputs would not be finite."
+            )
 
 
 def _check_network(network, params, X):
