@@ -472,7 +472,8 @@ def _assign_weights(draw, est):
     if draw(st.integers(0, 2)) == 0:
         shape = tuple(max(0, s + draw(st.integers(-1, 1))) for s in shape)
     dtype = draw(st.sampled_from(["float64", "float32", "int64"]))
-    arrays[i] = np.full(shape, draw(st.sampled_from([0.0, 0.5, -2.0, 1e300])), dtype)
+    with np.errstate(all="ignore"):  # 1e300 is inf in float32
+        arrays[i] = np.full(shape, draw(st.sampled_from([0.0, 0.5, -2.0, 1e300])), dtype)
     setattr(est, name, arrays)
     note(f"assigned {name}[{i}]: shape {shape}, {dtype}")
 
