@@ -2,7 +2,7 @@
 """Cost of the guards (fcnn_sk/_guards.py), each measured against the same call
 without it, in pairs.
 
-    python benchmarks/guards.py            # about a minute on 2 cores
+    python benchmarks/guards.py            # about two minutes on 2 cores
     python benchmarks/guards.py --reps 41
 
 - predict / predict_proba / transform: the memory estimate before the forward pass and
