@@ -12,8 +12,9 @@ import warnings
 import numpy as np
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelBinarizer
+from sklearn.preprocessing import LabelBinarizer, MinMaxScaler, scale
 
 from _reference import reference_loss_and_gradient
 from fcnn_sk import FCNNClassifier
@@ -148,3 +149,14 @@ Y_SMALL_ML = np.c_[Y_SMALL_BIN, X_SMALL[:, 2] > 0, X_SMALL[:, 3] > 0.3].astype(i
 Y_SMALL_REG2 = np.c_[Y_SMALL_REG, X_SMALL[:, 1] ** 2 - 1.0]
 Y_SMALL_POIS = _rng_small.poisson(np.exp(0.3 * X_SMALL[:, 0])).astype(float)
 SW_SMALL = _rng_small.uniform(0.2, 3.0, size=60)
+
+
+# ------------------------------------------- 200-row data for the estimators' API tests
+_Xd3, _yd3 = load_digits(n_class=3, return_X_y=True)
+X_DIGITS3, Y_DIGITS3 = MinMaxScaler().fit_transform(_Xd3[:200]), _yd3[:200]
+_Xd2, _yd2 = load_digits(n_class=2, return_X_y=True)
+X_DIGITS2, Y_DIGITS2 = MinMaxScaler().fit_transform(_Xd2[:200]), _yd2[:200]
+X_REG200, _y_reg200 = make_regression(
+    n_samples=200, n_features=10, bias=20.0, noise=100.0, random_state=7
+)
+Y_REG200 = scale(_y_reg200)

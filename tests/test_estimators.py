@@ -14,7 +14,6 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, log_softmax
 from sklearn.datasets import (
-    load_digits,
     make_classification,
     make_multilabel_classification,
     make_regression,
@@ -26,7 +25,7 @@ from sklearn.linear_model import (
     Ridge,
 )
 from sklearn.metrics import roc_auc_score
-from sklearn.preprocessing import MinMaxScaler, StandardScaler, scale
+from sklearn.preprocessing import StandardScaler
 
 from _helpers import (
     SW_SMALL,
@@ -39,6 +38,12 @@ from _helpers import (
     assert_params_allclose,
     assert_params_equal,
 )
+from _helpers import X_DIGITS2 as X_BIN
+from _helpers import X_DIGITS3 as X_MULTI
+from _helpers import X_REG200 as X_REG
+from _helpers import Y_DIGITS2 as Y_BIN
+from _helpers import Y_DIGITS3 as Y_MULTI
+from _helpers import Y_REG200 as Y_REG
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._registry import SOLVERS as REGISTERED_SOLVERS
 from fcnn_sk._registry import STOCHASTIC_SOLVERS
@@ -51,19 +56,6 @@ STOCHASTIC = list(STOCHASTIC_SOLVERS)
 # the solvers scikit-learn's MLP has, for the trajectory comparisons
 SKLEARN_SOLVERS = ["sgd", "adam", "lbfgs"]
 SKLEARN_STOCHASTIC = ["sgd", "adam"]
-
-# --------------------------------------------------------------------------- data
-_Xd3, _yd3 = load_digits(n_class=3, return_X_y=True)
-X_MULTI = MinMaxScaler().fit_transform(_Xd3[:200])
-Y_MULTI = _yd3[:200]
-_Xd2, _yd2 = load_digits(n_class=2, return_X_y=True)
-X_BIN = MinMaxScaler().fit_transform(_Xd2[:200])
-Y_BIN = _yd2[:200]
-
-X_REG, _y_reg = make_regression(
-    n_samples=200, n_features=10, bias=20.0, noise=100.0, random_state=7
-)
-Y_REG = scale(_y_reg)
 
 
 def _np_act(name):

@@ -6,15 +6,12 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit
-from sklearn.datasets import (
-    load_digits,
-    make_classification,
-    make_regression,
-)
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import MinMaxScaler, scale
 
+from _helpers import X_DIGITS2 as X_BIN
+from _helpers import X_DIGITS3 as X_MULTI
+from _helpers import X_REG200 as X_REG
 from _helpers import (
     X_SMALL,
     Y_SMALL_BIN,
@@ -24,6 +21,9 @@ from _helpers import (
     assert_params_equal,
     params_of,
 )
+from _helpers import Y_DIGITS2 as Y_BIN
+from _helpers import Y_DIGITS3 as Y_MULTI
+from _helpers import Y_REG200 as Y_REG
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 from fcnn_sk._registry import SOLVERS as REGISTERED_SOLVERS
 from fcnn_sk._registry import STOCHASTIC_SOLVERS
@@ -36,40 +36,6 @@ STOCHASTIC = list(STOCHASTIC_SOLVERS)
 # the solvers scikit-learn's MLP has, for the trajectory comparisons
 SKLEARN_SOLVERS = ["sgd", "adam", "lbfgs"]
 SKLEARN_STOCHASTIC = ["sgd", "adam"]
-
-# --------------------------------------------------------------------------- data
-_Xd3, _yd3 = load_digits(n_class=3, return_X_y=True)
-X_MULTI = MinMaxScaler().fit_transform(_Xd3[:200])
-Y_MULTI = _yd3[:200]
-_Xd2, _yd2 = load_digits(n_class=2, return_X_y=True)
-X_BIN = MinMaxScaler().fit_transform(_Xd2[:200])
-Y_BIN = _yd2[:200]
-
-X_REG, _y_reg = make_regression(
-    n_samples=200, n_features=10, bias=20.0, noise=100.0, random_state=7
-)
-Y_REG = scale(_y_reg)
-
-
-def _np_act(name):
-    return {
-        "identity": lambda z: z,
-        "logistic": expit,
-        "tanh": np.tanh,
-        "relu": lambda z: np.maximum(z, 0),
-    }[name]
-
-
-def raw_output(est, X):
-    """Logits (pre output activation) recomputed in float64 numpy from coefs_."""
-    a = np.asarray(X, dtype=np.float64)
-    act = _np_act(est.activation)
-    n = len(est.coefs_)
-    for i, (W, b) in enumerate(zip(est.coefs_, est.intercepts_)):
-        a = a @ np.asarray(W, dtype=np.float64) + np.asarray(b, dtype=np.float64)
-        if i < n - 1:
-            a = act(a)
-    return a
 
 
 # =============================================================== partial_fit
