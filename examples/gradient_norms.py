@@ -84,11 +84,13 @@ plt.show()
 # within one order of magnitude of each other across the layers; the logistic
 # network's are spread over several.
 fig, axes = plt.subplots(
-    2, 2, figsize=(11, 7), sharex=True, sharey="row", layout="constrained"
+    2, 2, figsize=(12, 7), sharex=True, sharey="row", layout="constrained"
 )
 for column, (activation, model) in enumerate(models.items()):
-    TrainingCurveDisplay.from_estimator(
+    display = TrainingCurveDisplay.from_estimator(
         model, ax=axes[:, column], show_grad_norms=True, name=activation
     )
-    axes[1, column].legend(ncols=3, fontsize="small")
+    display.grad_ax_.get_legend().remove()  # one legend for both, beside them
+handles, labels = display.grad_ax_.get_legend_handles_labels()
+fig.legend(handles, labels, loc="outside right center", title="gradient of")
 plt.show()

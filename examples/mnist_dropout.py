@@ -81,6 +81,8 @@ plt.show()
 # ------------------------
 # The test digits the network gets wrong, with the true label and the predicted one
 # and its probability. Many are ambiguous even to a human reader.
+
+# sphinx_gallery_thumbnail_number = 2
 proba = recipe.predict_proba(X_test)
 predicted = recipe.classes_[proba.argmax(axis=1)]
 wrong = np.flatnonzero(predicted != y_test)

@@ -74,9 +74,13 @@ with warnings.catch_warnings():
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True, layout="constrained")
 for ax, model, name in [(axes[0], plain, "no dropout"), (axes[1], clf, "dropout 0.2")]:
-    TrainingCurveDisplay.from_estimator(
+    display = TrainingCurveDisplay.from_estimator(
         model, ax=ax, name=name, loss_kwargs={"lw": 2}, validation_loss_kwargs={"lw": 2}
     )
     ax.set_yscale("log")
-    ax.get_legend().set_loc("center right")
+    ax.get_legend().remove()  # one legend for both, below them
+handles = list(display.lines_.values())
+fig.legend(
+    handles, [h.get_label() for h in handles], loc="outside lower center", ncols=3
+)
 plt.show()
