@@ -95,6 +95,7 @@ html_theme_options = {
         "user_guide/performance": [],
         "user_guide/scaling": [],
         "user_guide/deployment": [],
+        "generated/*": [],
     },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
