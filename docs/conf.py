@@ -89,9 +89,10 @@ html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
     "navigation_with_keys": False,
-    # the pages with wide tables of figures get the whole width
+    # a table of contents beside the guide's pages; the API pages and the pages with
+    # wide tables of figures get the whole width
     "secondary_sidebar_items": {
-        "**": ["page-toc"],
+        "user_guide/*": ["page-toc"],
         "user_guide/performance": [],
         "user_guide/scaling": [],
         "user_guide/deployment": [],
