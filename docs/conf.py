@@ -34,10 +34,9 @@ extensions = [
 # formulas as MathML (_ext/fcnn_docs.py): drawn by the browser, no script to load
 html_math_renderer = "mathml"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = ["_build"]
 root_doc = "index"
 default_role = "literal"
-nitpicky = False
 
 # ---- API pages ------------------------------------------------------------------------
 
@@ -48,8 +47,6 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
-# Examples sections are doctests (tests/test_docstrings.py); show them as code
-numpydoc_use_plots = False
 
 # ---- gallery --------------------------------------------------------------------------
 
