@@ -87,9 +87,10 @@ html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,
     # a table of contents beside the guide's pages; the API pages and the pages with
-    # wide tables of figures get the whole width
+    # wide tables get the whole width
     "secondary_sidebar_items": {
         "user_guide/*": ["page-toc"],
+        "user_guide/toolbox": [],
         "user_guide/performance": [],
         "user_guide/scaling": [],
         "user_guide/deployment": [],

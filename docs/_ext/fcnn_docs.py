@@ -114,7 +114,9 @@ class RegistryTable(_TableDirective):
         header = [columns[i][0] for i in keep]
         rows = [[row[i] for i in keep] for row in rows]
         return self.render(
-            _list_table(header, rows, caption=self.options.get("caption"))
+            _list_table(
+                header, rows, caption=self.options.get("caption"), css_class="options"
+            )
         )
 
 
