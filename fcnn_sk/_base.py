@@ -174,6 +174,16 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         -------
         self : object
             The fitted model.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from fcnn_sk import FCNNClassifier
+        >>> X, y = load_digits(return_X_y=True)
+        >>> clf = FCNNClassifier((32,), max_iter=20, random_state=0)
+        >>> clf = clf.fit(X[:1000] / 16, y[:1000], X_val=X[1000:] / 16, y_val=y[1000:])
+        >>> len(clf.validation_scores_), len(clf.validation_loss_curve_)
+        (20, 20)
         """
         return self._fit(
             X, y, sample_weight, validation=(X_val, y_val, sample_weight_val)
@@ -423,6 +433,15 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         -------
         features : ndarray of shape (n_samples, hidden_layer_sizes[layer])
             The layer's activations (deterministic: no dropout), in X's float dtype.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from fcnn_sk import FCNNClassifier
+        >>> X, y = load_digits(return_X_y=True)
+        >>> clf = FCNNClassifier((32, 16), max_iter=20, random_state=0).fit(X / 16, y)
+        >>> clf.transform(X / 16).shape, clf.transform(X / 16, layer=0).shape
+        ((1797, 16), (1797, 32))
         """
         # a short path for a plain ndarray of the fitted dtype (_fast_predict.py)
         if (out := _fast_predict.transform(self, X, layer)) is not None:
@@ -468,6 +487,25 @@ class BaseFCNN(CallbackSupportMixin, LayerOutputMixin, BaseEstimator, ABC):
         grad : ndarray of shape (n_samples, n_features)
             ``d loss(x_i, y_i) / d x_i`` (dense, even for sparse X), in the model's
             float dtype.
+
+        Examples
+        --------
+        The fast gradient sign method: a small step along the sign of the gradient
+        raises each sample's loss.
+
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn.metrics import log_loss
+        >>> from fcnn_sk import FCNNClassifier
+        >>> X, y = load_digits(return_X_y=True)
+        >>> X = X / 16
+        >>> clf = FCNNClassifier((32,), max_iter=50, random_state=0).fit(X, y)
+        >>> grad = clf.input_gradient(X, y)
+        >>> grad.shape
+        (1797, 64)
+        >>> X_adv = X + 0.1 * np.sign(grad)
+        >>> bool(log_loss(y, clf.predict_proba(X_adv)) > log_loss(y, clf.predict_proba(X)))
+        True
         """
         check_is_fitted(self)
         X, y = validate_X(self, X, y)

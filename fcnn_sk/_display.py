@@ -165,6 +165,20 @@ grad_norm_kwargs : dict, default=None
         display : TrainingCurveDisplay
             The display, with ``ax_``, ``score_ax_``, ``grad_ax_``, ``figure_`` and
             ``lines_`` set.
+
+        Examples
+        --------
+        Curves given as lists (a loss per epoch), drawn on given axes:
+
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> from fcnn_sk import TrainingCurveDisplay
+        >>> fig, ax = plt.subplots()
+        >>> display = TrainingCurveDisplay(loss_curve=[2.3, 1.1, 0.6, 0.4])
+        >>> display = display.plot(ax=ax, name="four epochs")
+        >>> display.ax_ is ax, sorted(display.lines_)
+        (True, ['loss'])
         """
         _check_matplotlib("TrainingCurveDisplay.plot")
         import matplotlib.pyplot as plt
@@ -289,6 +303,21 @@ grad_norm_kwargs : dict, default=None
         Returns
         -------
         display : TrainingCurveDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import MinMaxScaler
+        >>> from fcnn_sk import FCNNClassifier, TrainingCurveDisplay
+        >>> X, y = load_digits(return_X_y=True)
+        >>> model = make_pipeline(MinMaxScaler(), FCNNClassifier((32,), max_iter=20,
+        ...                                                      random_state=0))
+        >>> display = TrainingCurveDisplay.from_estimator(model.fit(X, y))
+        >>> display.ax_.get_title(), len(display.lines_["loss"].get_xdata())
+        ('FCNNClassifier', 20)
         """
         _check_matplotlib("TrainingCurveDisplay.from_estimator")
         network = _network_of(estimator)

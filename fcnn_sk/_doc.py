@@ -150,7 +150,7 @@ COMMON_ATTRIBUTES = """
         With early stopping: the validation score of the best epoch (the best by
         ``validation_metric``), whose weights the model keeps.
 
-    grad_norm_curve_ : ndarray of shape (n_epochs, n_layers_ - 1)
+    grad_norm_curve_ : ndarray of shape (n_epochs, `n_layers_` - 1)
         Per epoch and weight layer, the norm of the weights' gradient averaged over
         the epoch's steps (stochastic solvers): vanishing or exploding gradients at
         a glance.
@@ -168,7 +168,7 @@ COMMON_ATTRIBUTES = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string column names.
 
     n_iter_ : int

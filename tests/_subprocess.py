@@ -25,10 +25,3 @@ def run_python(args, cwd, env=None, timeout=600):
         check=False,
         timeout=timeout,
     )
-
-
-def run_example(path, argv, cwd):
-    """Output of the example script at ``path``; fails the test if it fails."""
-    run = run_python([str(path), *argv], cwd)
-    assert run.returncode == 0, run.stderr
-    return run.stdout

@@ -9,8 +9,6 @@ move each model between the workers, pickled, between its ``partial_fit`` calls;
 best model must equal one trained here by as many calls on the same data.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
@@ -19,7 +17,6 @@ from sklearn.datasets import load_digits, make_regression
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from _subprocess import run_example
 from fcnn_sk import FCNNClassifier, FCNNRegressor
 
 dask = pytest.importorskip("dask")
@@ -267,26 +264,3 @@ def test_incremental_search_without_the_scheduler_setting(client, digits):
     )
     search.fit(X_dask, y_dask, classes=np.unique(y))
     assert list(search.cv_results_["partial_fit_calls"]) == [2, 2]
-
-
-# --- the examples, on the module's cluster -----------------------------------------
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def test_search_example_runs(client, tmp_path):
-    out = run_example(
-        EXAMPLES / "dask_search.py",
-        ["--epochs", "5", "--scheduler", client.scheduler.address],
-        tmp_path,
-    )
-    assert "cluster: 2 workers" in out and "predicted 45000 rows" in out
-
-
-def test_incremental_example_runs(client, tmp_path):
-    out = run_example(
-        EXAMPLES / "dask_incremental.py",
-        ["--rows", "25000", "--scheduler", client.scheduler.address],
-        tmp_path,
-    )
-    assert "Incremental, pass 3: 60000 rows" in out and "Hyperband:" in out

@@ -1,16 +1,13 @@
 """TrainingCurveDisplay, drawn with matplotlib's Agg backend: the plotted data are the
 model's curves, on the axes scikit-learn's Display conventions put them."""
 
-import runpy
 import sys
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
@@ -218,19 +215,3 @@ def test_matplotlib_missing_names_the_extra(digits, monkeypatch):
     ):
         with pytest.raises(ImportError, match=r"pip install 'fcnn_sk\[plot\]'"):
             call()
-
-
-def test_example_script_writes_the_figure(tmp_path, monkeypatch, capsys):
-    path = tmp_path / "curve.png"
-    example = (
-        Path(__file__).resolve().parent.parent / "examples" / "plot_training_curve.py"
-    )
-    monkeypatch.setattr(
-        sys, "argv", [example.name, "--epochs", "3", "--output", str(path)]
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        runpy.run_path(str(example), run_name="__main__")
-    assert "3 epochs, final validation accuracy" in capsys.readouterr().out
-    image = plt.imread(path)
-    assert image.ndim == 3 and min(image.shape[:2]) > 400

@@ -8,7 +8,6 @@ recorded by a subclass that then trains as usual.
 
 import tracemalloc
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
-from _subprocess import run_example
 from fcnn_sk import FCNNClassifier, FCNNRegressor, partial_fit_chunks
 
 N_ROWS, N_FEATURES = 2000, 8
@@ -368,13 +366,3 @@ def test_an_error_in_partial_fit_reaches_the_caller(prefetch):
     # a classifier's first partial_fit call needs every class
     with pytest.raises(ValueError, match="classes"):
         partial_fit_chunks(_model(), X, y, chunk_rows=100, prefetch=prefetch)
-
-
-def test_example_runs(tmp_path):
-    example = (
-        Path(__file__).resolve().parent.parent / "examples" / "stream_from_disk.py"
-    )
-    out = run_example(
-        example, ["--rows", "20000", "--epochs", "2", "--chunk-rows", "4000"], tmp_path
-    )
-    assert "18000 training rows" in out and "epoch 2:" in out

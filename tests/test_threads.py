@@ -12,7 +12,6 @@ first products start in several threads at once.
 
 import json
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, cross_validate
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from _subprocess import run_example, run_python
+from _subprocess import run_python
 from fcnn_sk import FCNNClassifier, _compiled
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -188,10 +187,3 @@ def test_cross_validate_on_threads(kernel_build, digits):
     for a, b in zip(threaded["estimator"], sequential["estimator"]):
         for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
             assert_array_equal(p, q)
-
-
-def test_example_runs(tmp_path):
-    example = Path(__file__).resolve().parent.parent / "examples" / "threaded_search.py"
-    out = run_example(example, ["--epochs", "3"], tmp_path)
-    assert "16 candidates x 3 folds" in out
-    assert "same best parameters as one after another: True" in out
