@@ -101,9 +101,9 @@ def test_bit_identical_to_validated_path(kind, dtype, n_rows, validated):
     model, X, y = _problem(kind, dtype)
     _fit(model, X, y)
     X_new = np.random.RandomState(1).normal(size=(n_rows, X.shape[1])).astype(dtype)
-    assert _fast_predict._short_path(model, X_new) is not None  # it is taken
+    assert _fast_predict.takes(model, X_new)  # it is taken
     X_big = np.zeros((_fast_predict.MAX_ROWS + 1, X.shape[1]), dtype)
-    assert _fast_predict._short_path(model, X_big) is None  # large batches are not
+    assert not _fast_predict.takes(model, X_big)  # large batches are not
     for method in _methods(model):
         _assert_identical(*_call_both(model, method, X_new, validated))
 
@@ -127,7 +127,7 @@ def test_inputs_off_the_short_path_give_the_same_results():
         np.asarray(X, dtype=X.dtype.newbyteorder()),
     ]
     for other in others:
-        assert _fast_predict._short_path(model, other) is None
+        assert not _fast_predict.takes(model, other)
         got = model.predict_proba(other)
         if isinstance(other, np.ndarray) and other.dtype == np.float64:
             continue  # computed in float32 from float64 input: equal to rounding
@@ -140,7 +140,7 @@ def test_read_only_input():
     expected = model.predict_proba(X)
     X_ro = X.copy()
     X_ro.setflags(write=False)
-    assert _fast_predict._short_path(model, X_ro) is not None
+    assert _fast_predict.takes(model, X_ro)
     np.testing.assert_array_equal(model.predict_proba(X_ro), expected)
 
 
@@ -258,7 +258,7 @@ def test_follows_training_and_refits(validated):
     _fit(model, X, y)  # a new architecture and buffer
     _assert_identical(*_call_both(model, "predict", X, validated))
     _fit(model, X.astype(np.float64), y)  # another dtype
-    assert _fast_predict._short_path(model, X) is None
+    assert not _fast_predict.takes(model, X)
     _assert_identical(*_call_both(model, "predict", X.astype(np.float64), validated))
 
 
@@ -267,9 +267,9 @@ def test_replaced_coefs(validated):
     _fit(model, X, y)
     model.predict(X)
     model.coefs_ = [c * 2 for c in model.coefs_]  # no longer views of the buffer
-    assert _fast_predict._short_path(model, X) is None
+    assert not _fast_predict.takes(model, X)
     slow = model.predict(X)  # the full path packs them again ...
-    assert _fast_predict._short_path(model, X) is not None  # ... and the short path
+    assert _fast_predict.takes(model, X)  # ... and the short path
     np.testing.assert_array_equal(model.predict(X), slow)  # resumes
 
 
@@ -279,7 +279,7 @@ def test_unpickled_model():
     expected = model.predict_proba(X)
     clone = pickle.loads(pickle.dumps(model))
     first = clone.predict_proba(X)  # the full path packs the parameters
-    assert _fast_predict._short_path(clone, X) is not None
+    assert _fast_predict.takes(clone, X)
     np.testing.assert_array_equal(first, expected)
     np.testing.assert_array_equal(clone.predict_proba(X), expected)
 
