@@ -718,11 +718,12 @@ cdef class Predictor:
     one call checks the input, runs the pass, applies the output link and checks
     that the outputs are finite.
 
-    The workspace and its plan are kept between calls (the workspace grows to the
-    largest batch seen). A call takes them while it runs; a call that finds them
-    taken by another thread allocates its own, so threads may predict with one
-    ``Predictor`` at once. The parameters are read where they are at each call, so
-    training them in place is seen by the next call.
+    The workspace and its plan are kept between calls of at most ``keep_rows`` rows
+    (the workspace grows to the largest of them seen). Such a call takes them while
+    it runs; a call that finds them taken by another thread, or that has more rows,
+    allocates its own, so threads may predict with one ``Predictor`` at once. The
+    parameters are read where they are at each call, so training them in place is
+    seen by the next call.
 
     Parameters
     ----------
@@ -731,7 +732,10 @@ cdef class Predictor:
         The flat parameters (float32 or float64, C-contiguous, ``network.n_params``
         values).
     max_rows : int
-        The most rows a call takes.
+        The most rows a call takes (one block: the products of ``forward_rows``
+        on as many rows in one chunk).
+    keep_rows : int
+        The most rows of a call that uses the kept workspace.
     arrays : sequence of ndarray, optional
         ``coefs_`` then ``intercepts_``, views into ``params`` (see ``current``).
     key : object, optional
@@ -739,7 +743,7 @@ cdef class Predictor:
     """
     cdef readonly Network network
     cdef readonly object params
-    cdef readonly Py_ssize_t max_rows
+    cdef readonly Py_ssize_t max_rows, keep_rows
     cdef readonly tuple arrays
     cdef readonly object key
     cdef int type_num
@@ -749,8 +753,8 @@ cdef class Predictor:
     cdef char* work
     cdef Py_ssize_t work_bytes
 
-    def __init__(self, Network network, params, Py_ssize_t max_rows, arrays=(),
-                 key=None):
+    def __init__(self, Network network, params, Py_ssize_t max_rows,
+                 Py_ssize_t keep_rows, arrays=(), key=None):
         if (type(params) is not np.ndarray or cnp.PyArray_NDIM(params) != 1
                 or cnp.PyArray_TYPE(params) not in (cnp.NPY_FLOAT, cnp.NPY_DOUBLE)
                 or not cnp.PyArray_ISCARRAY_RO(params)
@@ -761,6 +765,7 @@ cdef class Predictor:
         self.network = network
         self.params = params
         self.max_rows = max(max_rows, 1)
+        self.keep_rows = keep_rows
         self.arrays = tuple(arrays)
         self.key = key
         self.type_num = cnp.PyArray_TYPE(params)
@@ -842,7 +847,7 @@ cdef class Predictor:
         dims[1] = network.units[layers]
         out = cnp.PyArray_EMPTY(2, dims, self.type_num, 0)
         # (with the GIL held, nothing runs between the test and the set)
-        own = self.busy
+        own = self.busy or n > self.keep_rows
         if own:
             offsets = <Py_ssize_t*> PyMem_Malloc(
                 network.offset_count() * sizeof(Py_ssize_t))

@@ -4,7 +4,8 @@
 function here first (``predict_classes`` and ``predict_values`` for ``predict``). It
 returns None unless the model is fitted and X is an ``np.ndarray``: 2-D, C-contiguous,
 in native byte order, of the model's float dtype, with 1 to ``MAX_ROWS`` rows of
-``n_features_in_`` columns and finite values, and the outputs are finite; the method
+``n_features_in_`` columns (fewer where the memory a call needs must be checked) and
+finite values, and the outputs are finite; the method
 then takes its full validation path, which raises the same errors and warnings as
 always (and names the layer that overflowed). Otherwise the result comes from one call
 of the compiled ``Predictor`` (csrc/_kernels.pyx), which checks X, runs the same
@@ -15,7 +16,7 @@ prediction. A model fitted on a DataFrame warns about the missing feature names
 through scikit-learn's own check, as ``validate_data`` does.
 
 A fitted model's ``Predictor`` (its compiled network, and a workspace kept between
-calls) is built once and kept in a weak-keyed table (it cannot be pickled, so it stays
+calls of up to ``KEEP_ROWS`` rows) is built once and kept in a weak-keyed table (it cannot be pickled, so it stays
 out of the model's ``__dict__``), with what it was built from: the parameter buffer and
 its ``coefs_`` / ``intercepts_`` views, the activations, the slope, the output
 activation, the Huber delta, the input width and the kernel build. A change to any of
@@ -30,13 +31,15 @@ import weakref
 import numpy as np
 from sklearn.utils.validation import _check_feature_names
 
-from . import _compiled
+from . import _compiled, _guards
 
 _all = np.logical_and.reduce  # ndarray.all without its Python-level wrapper
 
-#: the most rows the short path takes: beyond, the generic checks cost little next to
-#: the forward pass, and the full path estimates the memory a call needs
-MAX_ROWS = 256
+#: the most rows the short path takes: one chunk of the full path's forward pass (so
+#: the same products); beyond, the generic checks cost little next to the pass
+MAX_ROWS = _guards.FORWARD_CHUNK
+#: the most rows of a call that uses the workspace kept with the model
+KEEP_ROWS = 256
 
 #: weak reference to a model -> its ``Predictor`` (keys removed as models die)
 _PREDICTORS = {}
@@ -60,8 +63,17 @@ def _build(model, state, params, key):
     network = model._network()
     if network.width(0) != state.get("n_features_in_"):
         return None
+    # the rows whose memory estimate fits, as the full path checks per call (the
+    # estimate grows linearly up to MAX_ROWS)
+    max_rows = MAX_ROWS
+    limit = _guards.physical_memory()
+    if limit is not None:
+        per_row = sum(_guards.predict_memory(network, 1, params.itemsize).values())
+        max_rows = min(max_rows, limit // per_row)
+        if max_rows < 1:
+            return None
     return _compiled.kernels.Predictor(
-        network, params, MAX_ROWS, (*coefs, *intercepts), key
+        network, params, max_rows, KEEP_ROWS, (*coefs, *intercepts), key
     )
 
 

@@ -365,7 +365,7 @@ def test_predictor_takes_only_plain_arrays():
     with pytest.raises(ValueError, match="raw outputs"):
         predictor.predict(x, 1, True)
     with pytest.raises(ValueError, match="C-contiguous float32 or float64"):
-        type(predictor)(predictor.network, predictor.params[:-1], 8)
+        type(predictor)(predictor.network, predictor.params[:-1], 8, 8)
 
 
 def test_each_kernel_build(use_kernel_build):
