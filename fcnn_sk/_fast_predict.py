@@ -29,6 +29,7 @@ predict with one model at once.
 import weakref
 
 import numpy as np
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import _check_feature_names
 
 from . import _compiled, _guards
@@ -164,9 +165,19 @@ def predict_classes(model, X):
     proba = _outputs(model, X)
     if proba is None:
         return None
+    binarizer = model._label_binarizer
     if model.n_outputs_ == 1:
         proba = proba.ravel()
-    return model._label_binarizer.inverse_transform(proba)
+    elif (
+        type(binarizer) is LabelBinarizer
+        and binarizer.y_type_ == "multiclass"
+        and not binarizer.sparse_input_
+        and type(binarizer.classes_) is np.ndarray
+    ):
+        # what its inverse_transform returns (the class of the largest probability),
+        # without the generic checks that take most of a one-row call
+        return binarizer.classes_[proba.argmax(axis=1)]
+    return binarizer.inverse_transform(proba)
 
 
 def predict_values(model, X):

@@ -110,6 +110,23 @@ def test_bit_identical_to_validated_path(kind, dtype, n_rows, validated):
         _assert_identical(*_call_both(model, method, X_new, validated))
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 10, -1]),
+        np.array([0.0, 2.0, 7.0]),
+        np.array(["cat", "dog", "eel"]),
+        np.array(["cat", "dog", "eel"], dtype=object),
+        np.array([True, False]),
+    ],
+)
+def test_predicted_labels_of_every_type(labels, validated):
+    model, X, _ = _problem("multiclass", np.float32)
+    y = labels[np.random.RandomState(0).randint(len(labels), size=len(X))]
+    _fit(model, X, y)
+    _assert_identical(*_call_both(model, "predict", X[:9], validated))
+
+
 @pytest.mark.parametrize("layer", [0, 1, -1, -2])
 def test_transform_layers(layer, validated):
     model, X, y = _problem("regression", np.float64)
