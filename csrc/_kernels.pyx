@@ -8,7 +8,8 @@ them into raw pointers, release the GIL and run the work:
   update) with no Python and no allocation per batch;
 - ``loss_grad``: loss (and gradient) over all rows in fixed-size chunks, for L-BFGS and
   validation losses, in O(chunk x width) memory;
-- ``forward_rows``: the forward pass in chunks (predictions, hidden features);
+- ``forward_rows``: the forward pass in chunks (predictions, hidden features), with
+  a check that the outputs are finite;
 - ``Predictor``: the forward pass of small batches with its input and output checks
   and a workspace kept between calls (prediction's short path);
 - ``input_grad``: per-sample gradients of the loss with respect to the inputs;
@@ -344,6 +345,16 @@ cdef inline const floating* ptr_or_null(const floating[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
 
 
+cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Whether no value of ``x[:n]`` is inf or NaN (``x - x`` is 0 exactly for the
+    finite ones); one branch-free pass that the compiler vectorises."""
+    cdef Py_ssize_t i
+    cdef int bad = 0
+    for i in range(n):
+        bad |= (x[i] - x[i]) != 0
+    return not bad
+
+
 cdef floating[::1] workspace(Py_ssize_t size, const floating[::1] like):
     """Scratch memory of ``like``'s dtype, freed with the call however it ends."""
     return np.empty(max(size, 1), dtype=np.float32 if floating is float else np.float64)
@@ -606,14 +617,16 @@ def forward_rows(Network network, const floating[::1] params,
                  const Py_ssize_t[::1] X_indptr, floating[:, ::1] out,
                  n_run=None, Py_ssize_t chunk=2048):
     """Outputs of weight layer ``n_run`` (None: all layers, the raw outputs before
-    the link; fewer: that hidden layer's activations) for every row, into ``out``.
-    Ctrl-C raises KeyboardInterrupt between chunks; ``out`` is then incomplete."""
+    the link; fewer: that hidden layer's activations) for every row, into ``out``;
+    returns whether they are all finite. Ctrl-C raises KeyboardInterrupt between
+    chunks; ``out`` is then incomplete."""
     cdef Py_ssize_t layers = network.n_layers if n_run is None else n_run
     cdef Py_ssize_t n = out.shape[0], cap = max(1, min(chunk, n))
+    cdef bint finite
     if not 1 <= layers <= network.n_layers:
         raise ValueError(f"n_run must be in [1, {network.n_layers}], got {n_run}")
     if n == 0:
-        return
+        return True
     cdef Py_ssize_t[::1] offsets = np.empty(network.offset_count(), dtype=np.intp)
     cdef Py_ssize_t[::1] index = np.arange(cap, dtype=np.intp)
     cdef Net net = network.c_net(&offsets[0], PREDICT, cap, False, layers)
@@ -627,6 +640,8 @@ def forward_rows(Network network, const floating[::1] params,
         while next_chunk(&c):
             forward(&net, P, &c.rows, chunk_input(&c, X, n_in), work,
                     &out[c.start, 0])
+        finite = all_finite(&out[0, 0], n * out.shape[1])
+    return finite
 
 
 def input_grad(Network network, const floating[::1] params,
@@ -677,16 +692,6 @@ def apply_output_link(Network network, floating[:, ::1] z, bint log=False):
 
 
 # --- small batches, plan and workspace kept ready ---------------------------------
-
-cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Whether no value of ``x[:n]`` is inf or NaN (``x - x`` is 0 exactly for the
-    finite ones); one branch-free pass that the compiler vectorises."""
-    cdef Py_ssize_t i
-    cdef int bad = 0
-    for i in range(n):
-        bad |= (x[i] - x[i]) != 0
-    return not bad
-
 
 cdef bint predict_block(const Net* net, const floating* P, const floating* X,
                         Py_ssize_t n, floating* work, floating* out, bint link,
