@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Prediction latency: fcnn_sk vs scikit-learn's MLP vs the same model in onnxruntime.
 
-    python benchmarks/latency.py                  # ~5 minutes on 2 cores
-    python benchmarks/latency.py --quick          # ~1 minute: fewer repetitions
+    python benchmarks/latency.py                  # ~1 minute on 2 cores
+    python benchmarks/latency.py --quick          # fewer repetitions
     python benchmarks/latency.py --json /tmp/latency.json
 
 ``predict_proba`` on 1, 10, 100 and 1000 rows of a plain numpy array, for the digits
@@ -16,7 +16,9 @@ thread; BLAS is limited to one thread for the other two (threadpoolctl).
 Each figure is the median over --reps repetitions of the time per call, each
 repetition timing enough calls to last ~20 ms (at least 5), the three libraries
 alternating within a repetition. Ratios: time of the other library / time of fcnn_sk
-(above 1: fcnn_sk is faster). Needs the ``onnx`` and ``bench`` extras.
+(above 1: fcnn_sk is faster). The machine's load average is printed before and after,
+as other work on the machine moves the figures. Needs the ``onnx`` and ``bench``
+extras.
 """
 
 import argparse
@@ -135,6 +137,14 @@ def machine():
     }
 
 
+def load_average():
+    """The system's load averages over 1, 5 and 15 minutes, or None (not POSIX)."""
+    try:
+        return tuple(round(x, 2) for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -150,6 +160,8 @@ def main():
 
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    load = [load_average()]
+    print(f"load average (1, 5, 15 min) at the start: {load[0]}")
     print(
         f"median of {reps} repetitions, microseconds per predict_proba call; "
         "ratios = other / fcnn_sk\n"
@@ -190,9 +202,15 @@ def main():
                         f"| {row['ort_over_fcnn']:.2f} | {row['sklearn_over_fcnn']:.1f} |",
                         flush=True,
                     )
+    load.append(load_average())
+    print(f"\nload average (1, 5, 15 min) at the end: {load[1]}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "reps": reps, "results": results}, f, indent=1)
+            json.dump(
+                {"machine": info, "reps": reps, "load": load, "results": results},
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

@@ -157,12 +157,29 @@ cdef inline void apply_link(Output kind, floating* z, Py_ssize_t n, Py_ssize_t k
     (classification outputs only).
 
     The log forms are log-softmax and log-sigmoid ``-softplus(-z)``: finite for every
-    finite z, never ``log(0)``.
+    finite z, never ``log(0)``. Softmax takes three passes, as
+    ``softmax_loss_and_delta`` does: shift the rows by their maxima, exponentiate the
+    block at once as vector code, normalise.
     """
     cdef Py_ssize_t i, j
     cdef floating* zi
-    cdef floating lse
+    cdef floating lse, m, total
     if identity_link(kind):
+        return
+    if kind == OUT_LOG and not log_link:
+        for i in range(n):
+            zi = z + i * k
+            m = row_max(zi, k)
+            for j in range(k):
+                zi[j] = zi[j] - m
+        exp_inplace(z, n * k)
+        for i in range(n):
+            zi = z + i * k
+            total = 0
+            for j in range(k):
+                total += zi[j]
+            for j in range(k):
+                zi[j] = zi[j] / total
         return
     for i in range(n):
         zi = z + i * k
@@ -172,7 +189,7 @@ cdef inline void apply_link(Output kind, floating* z, Py_ssize_t n, Py_ssize_t k
         elif kind == OUT_LOG:
             lse = log_sum_exp(zi, k)
             for j in range(k):
-                zi[j] = zi[j] - lse if log_link else fexp(zi[j] - lse)
+                zi[j] = zi[j] - lse
         elif kind == OUT_POISSON:
             for j in range(k):
                 zi[j] = fexp(zi[j])

@@ -3,143 +3,133 @@
 ``predict``, ``predict_proba``, ``predict_log_proba`` and ``transform`` call their
 function here first (``predict_classes`` and ``predict_values`` for ``predict``). It
 returns None unless the model is fitted and X is an ``np.ndarray``: 2-D, C-contiguous,
-non-empty, of the model's float dtype, with ``n_features_in_`` columns and finite
-values; the method then takes its full validation path, which raises the same errors
-and warnings as always. Otherwise it runs the same kernels on the same arrays as the
-full path (their float32 or float64 specialisation, called directly), so the results
-are bit-identical, after direct checks that cost a few attribute lookups and one
-``isfinite`` instead of scikit-learn's generic machinery (``check_is_fitted``,
-``validate_data``), which dominates the time of a one-row prediction. A model fitted on
-a DataFrame warns about the missing feature names through scikit-learn's own check,
-as ``validate_data`` does.
+in native byte order, of the model's float dtype, with 1 to ``MAX_ROWS`` rows of
+``n_features_in_`` columns (fewer where the memory a call needs must be checked) and
+finite values, and the outputs are finite; the method
+then takes its full validation path, which raises the same errors and warnings as
+always (and names the layer that overflowed). Otherwise the result comes from one call
+of the compiled ``Predictor`` (csrc/_kernels.pyx), which checks X, runs the same
+forward kernel and output link as the full path on the same arrays, so the results are
+bit-identical, and checks the outputs, in place of scikit-learn's generic machinery
+(``check_is_fitted``, ``validate_data``), which dominates the time of a one-row
+prediction. A model fitted on a DataFrame warns about the missing feature names
+through scikit-learn's own check, as ``validate_data`` does.
 
-The compiled network of a fitted model is built once and kept in a weak-keyed table
-(it cannot be pickled, so it stays out of the model's ``__dict__``), keyed by what it
-is built from: the parameter buffer, the layer widths, the activations, the slope, the
-output loss and the kernel build. Prediction allocates its own buffers and only reads
-the model, so threads may predict with one model at once.
+A fitted model's ``Predictor`` (its compiled network, and a workspace kept between
+calls of up to ``KEEP_ROWS`` rows) is built once and kept in a weak-keyed table (it cannot be pickled, so it stays
+out of the model's ``__dict__``), with what it was built from: the parameter buffer and
+its ``coefs_`` / ``intercepts_`` views, the activations, the slope, the output
+activation, the Huber delta, the input width and the kernel build. A change to any of
+them (a refit, assigned weights, ``set_params``) builds it again; training in place
+(``partial_fit``, warm starts) updates the buffer it reads. Prediction only reads the
+model, and a call that finds the workspace in use allocates its own, so threads may
+predict with one model at once.
 """
 
 import weakref
 
 import numpy as np
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import _check_feature_names
 
-from . import _compiled
+from . import _compiled, _guards
 
-_NETWORKS = weakref.WeakKeyDictionary()
-_NO_INDEX = np.empty(0, dtype=np.intp)
 _all = np.logical_and.reduce  # ndarray.all without its Python-level wrapper
 
+#: the most rows the short path takes: one chunk of the full path's forward pass (so
+#: the same products); beyond, the generic checks cost little next to the pass
+MAX_ROWS = _guards.FORWARD_CHUNK
+#: the most rows of a call that uses the workspace kept with the model
+KEEP_ROWS = 256
 
-def _specialised(function, dtype):
-    """The float32 or float64 specialisation of a compiled function over fused float
-    types (its type dispatch costs about a microsecond per call), else the function."""
-    signatures = getattr(function, "__signatures__", None) or {}
-    return signatures.get("float" if dtype == np.float32 else "double", function)
-
-
-class _Compiled:
-    """A fitted model's compiled network and the kernel functions for its dtype."""
-
-    __slots__ = ("forward", "key", "link", "network", "params")
-
-    def __init__(self, params, key, network):
-        self.params, self.key, self.network = params, key, network
-        kernels = _compiled.kernels
-        self.forward = _specialised(kernels.forward_rows, params.dtype)
-        self.link = _specialised(kernels.apply_output_link, params.dtype)
-
-    def outputs(self, X, n_run=None):
-        """``_network.forward_rows`` for a C-contiguous ndarray, without its generic
-        input handling: the same kernel on the same arrays."""
-        network = self.network
-        n_run = network.n_layers if n_run is None else n_run
-        out = np.empty((X.shape[0], network.width(n_run)), dtype=self.params.dtype)
-        self.forward(
-            network, self.params, X.reshape(-1), _NO_INDEX, _NO_INDEX, out, n_run
-        )
-        return out
+#: weak reference to a model -> its ``Predictor`` (keys removed as models die)
+_PREDICTORS = {}
+_ref = weakref.ref
 
 
-def _network(model):
-    """The model's ``_Compiled`` for the short path, or None where the full path must
-    run (not fitted, or ``coefs_`` / ``intercepts_`` no longer views of ``_params``:
-    the full path repacks them)."""
+def _forget(ref):
+    _PREDICTORS.pop(ref, None)
+
+
+def _build(model, state, params, key):
+    """A new ``Predictor`` of the model, or None where the full path must run
+    (``coefs_`` / ``intercepts_`` no longer views of ``_params``, which the full path
+    repacks, or not the fitted input width)."""
+    coefs, intercepts = state["coefs_"], state["intercepts_"]
+    if len(coefs) != len(intercepts):
+        return None  # the full path names the problem
+    for a in (*coefs, *intercepts):
+        if not isinstance(a, np.ndarray) or a.base is not params:
+            return None
+    network = model._network()
+    if network.width(0) != state.get("n_features_in_"):
+        return None
+    # the rows whose memory estimate fits, as the full path checks per call (the
+    # estimate grows linearly up to MAX_ROWS)
+    max_rows = MAX_ROWS
+    limit = _guards.physical_memory()
+    if limit is not None:
+        per_row = sum(_guards.predict_memory(network, 1, params.itemsize).values())
+        max_rows = min(max_rows, limit // per_row)
+        if max_rows < 1:
+            return None
+    return _compiled.kernels.Predictor(
+        network, params, max_rows, KEEP_ROWS, (*coefs, *intercepts), key
+    )
+
+
+def _short_path(model, X):
+    """The model's ``Predictor`` if the model can take the short path, else None
+    (``Predictor.predict`` checks X)."""
     state = model.__dict__
     params = state.get("_params")
     if params is None:
         return None
-    if len(state["coefs_"]) != len(state["intercepts_"]):
-        return None  # the full path names the problem
-    units = []
-    for a in state["coefs_"]:
-        if a.base is not params:
-            return None
-        units.append(a.shape)
-    for a in state["intercepts_"]:
-        if a.base is not params:
-            return None
     activation = model.activation
-    if not isinstance(activation, str):
+    if type(activation) is not str:
         activation = tuple(activation)
     key = (
-        tuple(units),
         activation,
         model.negative_slope,
         state["out_activation_"],
         state.get("huber_delta"),
+        state.get("n_features_in_"),
         _compiled.kernels,
     )
     try:
-        cached = _NETWORKS.get(model)
+        predictor = _PREDICTORS.get(_ref(model))
     except TypeError:  # an unhashable subclass: no cache
-        return _Compiled(params, key, model._network())
-    if cached is None or cached.params is not params or cached.key != key:
-        cached = _Compiled(params, key, model._network())
-        _NETWORKS[model] = cached
-    return cached
-
-
-#: the most rows the short path takes: beyond, the generic checks cost little next to
-#: the forward pass, and the full path estimates the memory a call needs
-MAX_ROWS = 256
-
-
-def _short_path(model, X):
-    """The model's ``_Compiled`` if X and the model pass every check of the full path
-    here, else None."""
-    if (
-        type(X) is not np.ndarray
-        or X.ndim != 2
-        or X.shape[0] == 0
-        or X.shape[0] > MAX_ROWS
+        return _build(model, state, params, key)
+    if predictor is not None and predictor.current(
+        params, state["coefs_"], state["intercepts_"], key
     ):
-        return None
-    compiled = _network(model)
-    if compiled is None:
-        return None
-    if (
-        X.dtype != compiled.params.dtype
-        or X.shape[1] != model.n_features_in_
-        or not X.flags.c_contiguous
-        or not _all(np.isfinite(X), axis=None)
-    ):
-        return None
+        return predictor
+    predictor = _build(model, state, params, key)
+    if predictor is not None:
+        _PREDICTORS[_ref(model, _forget)] = predictor
+    return predictor
+
+
+def takes(model, X):
+    """Whether the short path takes X (its values aside)."""
+    predictor = _short_path(model, X)
+    return predictor is not None and predictor.accepts(X)
+
+
+def _warn_feature_names(model, X):
     if "feature_names_in_" in model.__dict__:
         _check_feature_names(model, X, reset=False)  # its warning, as validate_data
-    return compiled
 
 
 def _outputs(model, X):
     """Predictions (output link applied), or None."""
-    compiled = _short_path(model, X)
-    if compiled is None:
+    predictor = _short_path(model, X)
+    if predictor is None:
         return None
-    out = compiled.outputs(X)
-    compiled.link(compiled.network, out)
-    # not finite: the full path names the layer that overflowed
-    return out if _all(np.isfinite(out), axis=None) else None
+    out = predictor.predict(X, 0, True)
+    if out is not None:
+        _warn_feature_names(model, X)
+    return out
 
 
 def predict_proba(model, X):
@@ -152,15 +142,22 @@ def predict_proba(model, X):
 
 def predict_log_proba(model, X):
     """``FCNNClassifier.predict_log_proba`` for the short path, or None."""
-    compiled = _short_path(model, X)
-    if compiled is None:
+    predictor = _short_path(model, X)
+    if predictor is None:
         return None
-    raw = compiled.outputs(X)
-    if model.n_outputs_ == 1:
-        raw = np.hstack([-raw, raw])
-    compiled.link(compiled.network, raw, log=True)
-    # not finite: the full path names the layer that overflowed
-    return raw if _all(np.isfinite(raw), axis=None) else None
+    if model.n_outputs_ != 1:
+        out = predictor.predict(X, 0, True, True)
+    else:  # log(1 - sigmoid(z)) = log(sigmoid(-z)), through the two-column link
+        out = predictor.predict(X)
+        if out is None:
+            return None
+        out = np.hstack([-out, out])
+        _compiled.kernels.apply_output_link(predictor.network, out, log=True)
+        if not _all(np.isfinite(out), axis=None):
+            return None  # the full path names what overflowed
+    if out is not None:
+        _warn_feature_names(model, X)
+    return out
 
 
 def predict_classes(model, X):
@@ -168,9 +165,19 @@ def predict_classes(model, X):
     proba = _outputs(model, X)
     if proba is None:
         return None
+    binarizer = model._label_binarizer
     if model.n_outputs_ == 1:
         proba = proba.ravel()
-    return model._label_binarizer.inverse_transform(proba)
+    elif (
+        type(binarizer) is LabelBinarizer
+        and binarizer.y_type_ == "multiclass"
+        and not binarizer.sparse_input_
+        and type(binarizer.classes_) is np.ndarray
+    ):
+        # what its inverse_transform returns (the class of the largest probability),
+        # without the generic checks that take most of a one-row call
+        return binarizer.classes_[proba.argmax(axis=1)]
+    return binarizer.inverse_transform(proba)
 
 
 def predict_values(model, X):
@@ -188,9 +195,10 @@ def transform(model, X, layer):
     n_hidden = model.__dict__.get("n_layers_", 2) - 2
     if not -n_hidden <= layer < n_hidden:
         return None
-    compiled = _short_path(model, X)
-    if compiled is None:
+    predictor = _short_path(model, X)
+    if predictor is None:
         return None
-    out = compiled.outputs(X, layer % n_hidden + 1)
-    # not finite: the full path names the layer that overflowed
-    return out if _all(np.isfinite(out), axis=None) else None
+    out = predictor.predict(X, layer % n_hidden + 1)
+    if out is not None:
+        _warn_feature_names(model, X)
+    return out

@@ -9,10 +9,11 @@ the machine. The estimators call the checks below at a few marked places:
   estimate of the bytes it needs; above the machine's physical memory the call raises
   :class:`NetworkMemoryError` naming the estimate and its largest part, where the
   operating system would otherwise kill the interpreter;
-- non-finite output: after the compiled forward pass only its output block is checked
-  (one pass over n x n_outputs values, no allocation); when it is not finite, the pass
-  is rerun layer by layer on the rows concerned to name the first layer that
-  overflowed in the error;
+- non-finite output: the compiled forward pass checks its output block as it ends
+  (one pass over n x n_outputs values in compiled code; prediction's short path
+  checks its inputs and its outputs before and after the link in the same call);
+  when it is not finite, the pass is rerun layer by layer on the rows concerned to
+  name the first layer that overflowed in the error;
 - training: a non-finite loss stops a fit at the epoch where it appears, a non-finite
   weight at the end of a fit is an error, and a failed fit puts the model back as it
   was before the call (:class:`Checkpoint`);
@@ -387,8 +388,8 @@ def checked_forward(network, params, X, n_run=None, check=True):
         return forward_rows(network, params, X, n_run)
     _check_network(network, params, X)
     check_predict_memory(network, params, X, n_run)
-    out = forward_rows(network, params, X, n_run)
-    if not all_finite(out):
+    out, finite = forward_rows(network, params, X, n_run, finite=True)
+    if not finite:
         raise ValueError(diagnose_forward(network, params, X, _bad_rows(out), n_run))
     return out
 

@@ -61,15 +61,17 @@ def layer_units_of(coefs):
     return [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
 
 
-def forward_rows(network, params, X, n_run=None):
+def forward_rows(network, params, X, n_run=None, finite=False):
     """Outputs of the first ``n_run`` weight layers (default all: the raw outputs
     before the link; fewer: that hidden layer's activations) for every row of X,
-    computed in chunks."""
+    computed in chunks; with ``finite``, ``(outputs, whether all are finite)``."""
     n_run = network.n_layers if n_run is None else n_run
     data, indices, indptr = kernel_input(X)
     out = np.empty((X.shape[0], network.width(n_run)), dtype=params.dtype)
-    _compiled.kernels.forward_rows(network, params, data, indices, indptr, out, n_run)
-    return out
+    all_finite = _compiled.kernels.forward_rows(
+        network, params, data, indices, indptr, out, n_run
+    )
+    return (out, all_finite) if finite else out
 
 
 def train_epoch(

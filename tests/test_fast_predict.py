@@ -5,9 +5,11 @@ returns None for every input), so each comparison runs the same model on the sam
 array both ways: results must be bit-identical, errors and warnings the same.
 """
 
+import gc
 import pickle
 import threading
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -101,11 +103,28 @@ def test_bit_identical_to_validated_path(kind, dtype, n_rows, validated):
     model, X, y = _problem(kind, dtype)
     _fit(model, X, y)
     X_new = np.random.RandomState(1).normal(size=(n_rows, X.shape[1])).astype(dtype)
-    assert _fast_predict._short_path(model, X_new) is not None  # it is taken
+    assert _fast_predict.takes(model, X_new)  # it is taken
     X_big = np.zeros((_fast_predict.MAX_ROWS + 1, X.shape[1]), dtype)
-    assert _fast_predict._short_path(model, X_big) is None  # large batches are not
+    assert not _fast_predict.takes(model, X_big)  # large batches are not
     for method in _methods(model):
         _assert_identical(*_call_both(model, method, X_new, validated))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 10, -1]),
+        np.array([0.0, 2.0, 7.0]),
+        np.array(["cat", "dog", "eel"]),
+        np.array(["cat", "dog", "eel"], dtype=object),
+        np.array([True, False]),
+    ],
+)
+def test_predicted_labels_of_every_type(labels, validated):
+    model, X, _ = _problem("multiclass", np.float32)
+    y = labels[np.random.RandomState(0).randint(len(labels), size=len(X))]
+    _fit(model, X, y)
+    _assert_identical(*_call_both(model, "predict", X[:9], validated))
 
 
 @pytest.mark.parametrize("layer", [0, 1, -1, -2])
@@ -127,7 +146,7 @@ def test_inputs_off_the_short_path_give_the_same_results():
         np.asarray(X, dtype=X.dtype.newbyteorder()),
     ]
     for other in others:
-        assert _fast_predict._short_path(model, other) is None
+        assert not _fast_predict.takes(model, other)
         got = model.predict_proba(other)
         if isinstance(other, np.ndarray) and other.dtype == np.float64:
             continue  # computed in float32 from float64 input: equal to rounding
@@ -140,7 +159,7 @@ def test_read_only_input():
     expected = model.predict_proba(X)
     X_ro = X.copy()
     X_ro.setflags(write=False)
-    assert _fast_predict._short_path(model, X_ro) is not None
+    assert _fast_predict.takes(model, X_ro)
     np.testing.assert_array_equal(model.predict_proba(X_ro), expected)
 
 
@@ -258,7 +277,7 @@ def test_follows_training_and_refits(validated):
     _fit(model, X, y)  # a new architecture and buffer
     _assert_identical(*_call_both(model, "predict", X, validated))
     _fit(model, X.astype(np.float64), y)  # another dtype
-    assert _fast_predict._short_path(model, X) is None
+    assert not _fast_predict.takes(model, X)
     _assert_identical(*_call_both(model, "predict", X.astype(np.float64), validated))
 
 
@@ -267,9 +286,9 @@ def test_replaced_coefs(validated):
     _fit(model, X, y)
     model.predict(X)
     model.coefs_ = [c * 2 for c in model.coefs_]  # no longer views of the buffer
-    assert _fast_predict._short_path(model, X) is None
+    assert not _fast_predict.takes(model, X)
     slow = model.predict(X)  # the full path packs them again ...
-    assert _fast_predict._short_path(model, X) is not None  # ... and the short path
+    assert _fast_predict.takes(model, X)  # ... and the short path
     np.testing.assert_array_equal(model.predict(X), slow)  # resumes
 
 
@@ -279,9 +298,91 @@ def test_unpickled_model():
     expected = model.predict_proba(X)
     clone = pickle.loads(pickle.dumps(model))
     first = clone.predict_proba(X)  # the full path packs the parameters
-    assert _fast_predict._short_path(clone, X) is not None
+    assert _fast_predict.takes(clone, X)
     np.testing.assert_array_equal(first, expected)
     np.testing.assert_array_equal(clone.predict_proba(X), expected)
+
+
+def test_replaced_list_items_and_activations(validated):
+    model, X, y = _problem("multiclass", np.float64)
+    _fit(model, X, y)
+    model.predict(X)
+    model.coefs_[1] = model.coefs_[1] * 3  # the list kept, an item replaced
+    assert not _fast_predict.takes(model, X)
+    _assert_identical(*_call_both(model, "predict_proba", X, validated))
+    assert _fast_predict.takes(model, X)  # repacked by the full path
+    model.intercepts_[0][:] += 0.5  # written in place: the buffer the path reads
+    _assert_identical(*_call_both(model, "predict_proba", X, validated))
+    model.set_params(activation=["relu", "relu"])
+    model.predict(X)
+    model.activation[1] = "tanh"  # the list changed in place
+    _assert_identical(*_call_both(model, "predict_proba", X, validated))
+    _assert_identical(*_call_both(model, "transform", X, validated))
+
+
+def test_cache_stays_out_of_pickles_and_lets_models_go():
+    model, X, y = _problem("multiclass", np.float32)
+    _fit(model, X, y)
+    before = pickle.dumps(model)
+    model.predict_proba(X[:1])
+    assert _fast_predict._short_path(model, X) is not None  # built and kept
+    after = pickle.dumps(model)
+    assert after == before and b"Predictor" not in after
+    ref = weakref.ref(model)
+    assert ref in _fast_predict._PREDICTORS
+    del model
+    gc.collect()
+    assert ref() is None  # the table does not keep it alive, and drops its entry
+    assert all(key() is not None for key in list(_fast_predict._PREDICTORS))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba"])
+def test_raw_overflow_behind_a_finite_link_same_error(method, validated):
+    # one hidden unit: the raw output of a scaled row is +-inf (not NaN), whose
+    # sigmoid, 0 or 1, is finite; the full path reports the overflow
+    X, y = _problem("binary", np.float32)[1:]
+    model = _fit(FCNNClassifier((1,), activation="identity", max_iter=5), X, y)
+    model.coefs_[1][:] = 1e30
+    X_big = X[:4].copy()
+    X_big[1] *= 1e30 / np.abs(X_big[1]).max()
+    fast = _error_of(getattr(model, method), X_big)
+    with validated:
+        slow = _error_of(getattr(model, method), X_big)
+    assert fast == slow
+    assert "1 of 4 rows gave inf or NaN: the output layer overflowed" in fast[1]
+
+
+def test_predictor_takes_only_plain_arrays():
+    model, X, y = _problem("multiclass", np.float32)
+    _fit(model, X, y)
+    predictor = _fast_predict._short_path(model, X)
+    x = X[:5]
+    assert predictor.accepts(x)
+    for other in [
+        x.astype(np.float64),
+        x.astype(x.dtype.newbyteorder()),
+        np.asfortranarray(X[:5, :3]),
+        X[:5, :3].copy(),
+        x[::2],
+        x[0],
+        x[None],
+        x[:0],
+        np.zeros((_fast_predict.MAX_ROWS + 1, X.shape[1]), np.float32),
+        np.ma.masked_array(x),
+        x.tolist(),
+    ]:
+        assert not predictor.accepts(other)
+        assert predictor.predict(other) is None
+    for bad in (np.nan, np.inf, -np.inf):
+        x_bad = x.copy()
+        x_bad[3, 2] = bad
+        assert predictor.predict(x_bad, 0, True) is None
+    with pytest.raises(ValueError, match="n_run"):
+        predictor.predict(x, 4)
+    with pytest.raises(ValueError, match="raw outputs"):
+        predictor.predict(x, 1, True)
+    with pytest.raises(ValueError, match="C-contiguous float32 or float64"):
+        type(predictor)(predictor.network, predictor.params[:-1], 8, 8)
 
 
 def test_each_kernel_build(use_kernel_build):
@@ -298,29 +399,38 @@ def test_each_kernel_build(use_kernel_build):
 # --- threads -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["multiclass", "regression"])
-def test_concurrent_predictions(kind):
-    model, X, y = _problem(kind, np.float32, n=400)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["multiclass", "binary", "regression"])
+def test_concurrent_predictions(kind, dtype):
+    # one model, shared by 4 threads from its first call (nothing cached yet), every
+    # short-path method on batches of 1 to MAX_ROWS rows: calls overlap, so they take
+    # the kept workspace or their own, and the plans differ from call to call
+    model, X, y = _problem(kind, dtype, n=400)
+    model.set_params(hidden_layer_sizes=(96, 64), max_iter=3)
     _fit(model, X, y)
-    method = "predict_proba" if kind == "multiclass" else "predict"
+    methods = _methods(model)
     rng = np.random.RandomState(0)
-    inputs = [
-        rng.normal(size=(rng.choice([1, 3, 64]), X.shape[1])).astype(np.float32)
-        for _ in range(64)
+    sizes = [1, 2, 3, 17, 64, 200, _fast_predict.MAX_ROWS]
+    calls = [
+        (methods[i % len(methods)], rng.normal(size=(rng.choice(sizes), X.shape[1])))
+        for i in range(64)
     ]
-    expected = [getattr(model, method)(x) for x in inputs]
+    calls = [(method, x.astype(dtype)) for method, x in calls]
+    assert all(_fast_predict.takes(model, x) for _, x in calls)
+    expected = [getattr(model, method)(x) for method, x in calls]
     clone = pickle.loads(pickle.dumps(model))  # nothing cached: threads race for it
     start = threading.Barrier(4)
 
     def work(offset):
         start.wait()
-        return [
-            getattr(clone, method)(inputs[(i + offset) % len(inputs)])
-            for i in range(300)
-        ]
+        out = []
+        for i in range(400):
+            method, x = calls[(i + offset) % len(calls)]
+            out.append(getattr(clone, method)(x))
+        return out
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(work, range(0, 64, 16)))
     for offset, got in zip(range(0, 64, 16), results):
         for i, g in enumerate(got):
-            np.testing.assert_array_equal(g, expected[(i + offset) % len(inputs)])
+            _assert_identical(g, expected[(i + offset) % len(calls)])

@@ -326,7 +326,8 @@ def test_fit_memory_guard_against_the_machine(monkeypatch):
 def test_predict_memory_guard_per_call(monkeypatch, method):
     est = _fitted(FCNNClassifier, hidden_layer_sizes=(64,))
     network = est._network()
-    # more rows than the short path of small batches takes
+    # the short path leaves a call whose memory estimate is over the limit to the
+    # full path, which raises
     XX, YY = np.tile(X, (8, 1)), np.tile(Y_CLF, 8)
     n = len(XX)
 

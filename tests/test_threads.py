@@ -87,6 +87,15 @@ for limit in (None, 1):  # None first: the process's first products, in 4 thread
         report[f"shared predictions, BLAS threads {limit}"] = [
             np.array_equal(p, sequential[0].predict_proba(part))
             for p, part in zip(predicted, parts)]
+        # small batches take the short path, whose workspace is kept between calls
+        shared = pickle.loads(pickle.dumps(sequential[0]))
+        parts = [np.ascontiguousarray(X32[i : i + n])
+                 for i, n in enumerate([1, 3, 64, 256] * 2)]
+        predicted = in_threads([lambda p=p: [shared.predict_proba(p)
+                                             for _ in range(50)] for p in parts])
+        report[f"shared small-batch predictions, BLAS threads {limit}"] = [
+            all(np.array_equal(p, sequential[0].predict_proba(part)) for p in ps)
+            for ps, part in zip(predicted, parts)]
 print(json.dumps(report))
 """
 
@@ -97,7 +106,7 @@ def test_threads_match_sequential_runs_in_a_fresh_interpreter(build, tmp_path):
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report.pop("build") == build
-    assert len(report) == 4
+    assert len(report) == 6
     for what, same in report.items():
         assert same and all(same), f"{what}: {same}"
 
