@@ -79,7 +79,7 @@ class _DenseReader:
     Chunks go to ``partial_fit`` in ``n_buffers`` buffers used in turn, so a chunk's
     buffer is filled again only once its training is over (with prefetch, one chunk
     trains while the next is read). No chunk-sized array is allocated per chunk: a
-    fresh one costs the kernel's page faults and zeroing, as much as the copy. An h5py
+    fresh one costs the kernel's page faults and zeroing on top of the copy. An h5py
     dataset is read with ``read_direct`` into one more buffer, then gathered in order.
     """
 
@@ -146,8 +146,8 @@ def partial_fit_chunks(
     or zarr dataset, or a dask array. With fcnn_sk's estimators, successive calls
     continue one training (weights, optimizer state and step count are kept).
     Dense X reaches ``partial_fit`` in buffers that later chunks fill again, so the
-    estimator must not keep a reference to its X once the call returns (neither
-    fcnn_sk's nor scikit-learn's estimators do).
+    estimator must not keep a reference to its X once the call returns (fcnn_sk's
+    do not; one that did would find later chunks' rows in it).
 
     Parameters
     ----------
