@@ -16,6 +16,12 @@ for fcnn_sk's FCNNClassifier and scikit-learn's MLPClassifier, in these modes:
                   (the README's recipe)
   threads-nolimit the threading backend with BLAS threads as they are
 
+With --gil, instead: fcnn_sk's sequential search (BLAS one thread) at 1 epoch per fit
+and at --epochs, the compiled kernels' calls timed; printed are the CPU time per fit
+spent outside them (Python, holding the GIL: what threads cannot run side by side)
+at both epoch counts, hence per fit and per epoch, and the speed-up on --cores
+threads that this share allows at --epochs.
+
 Every repetition runs every library and mode once, in an order rotated per repetition.
 The tables give median, fastest and slowest wall times; the speed-up over
 "sequential" and over "sequential-1" as the median over repetitions of the paired
@@ -97,6 +103,67 @@ def run(lib, mode, X, y, epochs, cores):
     return time.perf_counter() - start, fitted.best_params_
 
 
+def gil_share(X, y, epochs, reps, cores):
+    """Medians over ``reps`` of the CPU ms per fit outside the kernels, at 1 epoch and
+    at ``epochs``, and the bound on the threads' speed-up that they give."""
+    from fcnn_sk import _compiled
+
+    kernels = _compiled.kernels
+    spent = {"kernels": 0.0}
+
+    class Timed:
+        # the kernels module, its entry points timed (they release the GIL inside)
+        def __getattr__(self, name):
+            function = getattr(kernels, name)
+            if not callable(function) or isinstance(function, type):
+                return function
+
+            def timed(*args, **kwargs):
+                start = time.thread_time()
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    spent["kernels"] += time.thread_time() - start
+
+            return timed
+
+    def per_fit(n_epochs):
+        model = search("fcnn_sk", n_epochs, None)
+        n_fits = len(ParameterGrid(GRID)) * 3 + 1  # the refit too
+        spent["kernels"] = 0.0
+        start = time.thread_time()
+        with threadpool_limits(limits=1, user_api="blas"):
+            model.fit(X, y)
+        total = time.thread_time() - start
+        return (total - spent["kernels"]) / n_fits * 1e3, total / n_fits * 1e3
+
+    _compiled.kernels = Timed()
+    try:
+        per_fit(1)  # warm-up
+        runs = {n: [] for n in (1, epochs)}
+        for rep in range(reps):
+            for n in runs if rep % 2 == 0 else reversed(runs):
+                runs[n].append(per_fit(n))
+            print(
+                f"repetition {rep + 1}/{reps} done; load average "
+                f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}",
+                flush=True,
+            )
+    finally:
+        _compiled.kernels = kernels
+    outside = {n: statistics.median(o for o, _ in r) for n, r in runs.items()}
+    total = statistics.median(t for _, t in runs[epochs])
+    epoch_ms = (outside[epochs] - outside[1]) / max(epochs - 1, 1)
+    share = outside[epochs] / total
+    print(
+        f"\nfcnn_sk, CPU per fit outside the kernels: {outside[1]:.2f} ms at 1 epoch, "
+        f"{outside[epochs]:.2f} ms at {epochs} ({outside[1] - epoch_ms:.2f} ms per fit "
+        f"+ {epoch_ms * 1e3:.0f} us per epoch); {share:.0%} of the {total:.1f} ms of a "
+        f"fit at {epochs} epochs: {cores} threads gain at most "
+        f"{1 / (share + (1 - share) / cores):.2f}x"
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
@@ -106,11 +173,17 @@ def main(argv=None):
     )
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--gil", action="store_true", help="fcnn_sk's time outside the kernels"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
 
     X, y = load_digits(return_X_y=True)
     X = X / 16
+    if args.gil:
+        gil_share(X, y, args.epochs, args.reps, args.cores)
+        return
     n_candidates = len(ParameterGrid(GRID))
     blas = sorted(
         {

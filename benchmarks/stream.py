@@ -16,6 +16,9 @@ fresh interpreter:
              (posix_fadvise), so every epoch reads the disk
   in memory  ``fit`` for the same epochs on the first --subset-gib GiB of rows,
              loaded into memory first (loading not timed)
+  reading    (--read-too) ``partial_fit_chunks`` as streamed, with prefetch off and
+             an estimator whose ``partial_fit`` does nothing: what reading and
+             shuffling a chunk costs, per row, without the training
 
 Both train the same network (256-128-10, Adam, batch 200) with BLAS limited to
 --blas-threads threads. Reported: rows per second (rows x epochs / training time)
@@ -81,10 +84,20 @@ def open_data():
     return np.load(spec["path"], mmap_mode="r")
 
 
+class Reader:
+    # an estimator that only takes the chunks: the cost of reading them
+
+    def partial_fit(self, X, y, classes=None):
+        return self
+
+
 X = open_data()
 y = np.load(spec["y"])
-model = FCNNClassifier(tuple(spec["hidden"]), random_state=0, tol=0.0,
-                       n_iter_no_change=10**9, max_iter=spec["epochs"])
+if spec["mode"] == "read":
+    model = Reader()
+else:
+    model = FCNNClassifier(tuple(spec["hidden"]), random_state=0, tol=0.0,
+                           n_iter_no_change=10**9, max_iter=spec["epochs"])
 if spec["mode"] == "memory":
     n = spec["rows"]
     X, y = np.array(X[:n]), y[:n]
@@ -127,7 +140,8 @@ print(json.dumps({"rows_per_s": n * spec["epochs"] / seconds, "seconds": seconds
                   "rows_per_cpu_s": n * spec["epochs"] / cpu,
                   "rows": n, "setup_rss": setup["VmRSS"], "peak_rss": end["VmHWM"],
                   "peak_anon": sampler.peak, "end_rss_file": end["RssFile"],
-                  "loss": float(model.loss_curve_[-1])}))
+                  "loss": float(model.loss_curve_[-1]) if spec["mode"] != "read"
+                  else None}))
 """
 
 
@@ -205,6 +219,9 @@ def main(argv=None):
     parser.add_argument(
         "--no-prefetch-too", action="store_true", help="also stream with prefetch=False"
     )
+    parser.add_argument(
+        "--read-too", action="store_true", help="also read the chunks without training"
+    )
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--dir", default="/tmp")
@@ -261,6 +278,14 @@ def main(argv=None):
                     storage=storage,
                     path=paths[storage],
                     prefetch=prefetch,
+                )
+            if args.read_too:
+                runs[f"reading {storage}"] = dict(
+                    base,
+                    mode="read",
+                    storage=storage,
+                    path=paths[storage],
+                    prefetch=False,
                 )
         results = {name: [] for name in runs}
         for rep in range(args.reps):

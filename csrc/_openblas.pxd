@@ -11,6 +11,8 @@
 # The thresholds below come from measurements summarised in benchmarks/README.md
 # ("Kernel design notes").
 
+ctypedef int (*ThreadsGetter)() noexcept nogil
+
 cdef extern from "openblas_policy.h":
     ctypedef enum SplitMode "fcnn_split_mode":
         SPLIT_AUTO "FCNN_SPLIT_AUTO"
@@ -19,7 +21,7 @@ cdef extern from "openblas_policy.h":
     ctypedef struct Policy "fcnn_openblas_policy":
         SplitMode mode
         bint small_kernels
-        int (*threads)() noexcept nogil
+        ThreadsGetter threads
     Policy policy "fcnn_policy"
     void openblas_probe "fcnn_openblas_probe" (void* blas_fn) noexcept nogil
     bint openblas_open "fcnn_openblas_open" (const char* path, void** sgemm,
@@ -36,7 +38,9 @@ cdef enum:
 
 cdef inline bint one_thread_small_kernels() noexcept nogil:
     """The BLAS is OpenBLAS with AVX-512 kernels, running one thread now."""
-    return policy.small_kernels and policy.threads() == 1
+    # the getter read once: a product never calls a NULL one (openblas_policy.h)
+    cdef ThreadsGetter threads = policy.threads
+    return policy.small_kernels and threads != NULL and threads() == 1
 
 
 cdef inline int split_rows(bint trans_b, bint single, int m, int n,

@@ -1,6 +1,8 @@
 /* The sgemm and dgemm that the kernels' matrix products call (csrc/_blas.pxd):
    scipy's, set when the kernels module is imported, or those of another OpenBLAS
-   build opened by `use_blas`. Each extension module has its own pair. */
+   build opened by `use_blas`. Each extension module has its own pair: process-wide
+   state that products read without the GIL, written only under it (see fcnn_policy
+   in openblas_policy.h for why no lock). */
 #ifndef FCNN_BLAS_FUNCTIONS_H
 #define FCNN_BLAS_FUNCTIONS_H
 

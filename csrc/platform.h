@@ -3,7 +3,8 @@
 #define FCNN_PLATFORM_H
 
 /* Whether this CPU (and its operating system) supports AVX2 and FMA: the condition
-   for importing the AVX2 build of the kernels. */
+   for importing the AVX2 build of the kernels. Called on import, under the GIL:
+   __builtin_cpu_init fills libgcc's process-wide CPU model, the same on every call. */
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 static int fcnn_cpu_has_avx2_fma(void) {
     __builtin_cpu_init();

@@ -10,6 +10,7 @@ with its own ``random_state`` on each ``partial_fit`` call.
 
 import operator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -72,6 +73,45 @@ def _read(data, start, stop, order):
     return part[order]
 
 
+class _DenseReader:
+    """Reads rows of dense storage in a given order into buffers kept for the run.
+
+    Chunks go to ``partial_fit`` in ``n_buffers`` buffers used in turn, so a chunk's
+    buffer is filled again only once its training is over (with prefetch, one chunk
+    trains while the next is read). No chunk-sized array is allocated per chunk: a
+    fresh one costs the kernel's page faults and zeroing on top of the copy. An h5py
+    dataset is read with ``read_direct`` into one more buffer, then gathered in order.
+    """
+
+    def __init__(self, X, chunk_rows, n_buffers):
+        self.X = X
+        shape = (min(chunk_rows, X.shape[0]), X.shape[1])
+        self.buffers = [np.empty(shape, X.dtype) for _ in range(n_buffers)]
+        self.staging = np.empty(shape, X.dtype) if hasattr(X, "read_direct") else None
+        self.turn = 0
+
+    @staticmethod
+    def handles(X):
+        """Whether X is dense storage of a numpy dtype that this reader can take."""
+        if sp.issparse(X) or hasattr(X, "iloc"):
+            return False
+        try:
+            return np.dtype(X.dtype).kind in "biuf"
+        except (AttributeError, TypeError):
+            return False
+
+    def __call__(self, start, stop, order):
+        out = self.buffers[self.turn][: stop - start]
+        self.turn = (self.turn + 1) % len(self.buffers)
+        if self.staging is not None:
+            part = self.staging[: stop - start]
+            self.X.read_direct(part, np.s_[start:stop], np.s_[0 : stop - start])
+        else:  # a numpy array or memmap as it is; zarr reads, dask computes
+            part = np.asarray(self.X[start:stop])
+        # mode="clip": every index is valid, and "raise" would buffer the output
+        return np.take(part, order, axis=0, out=out, mode="clip")
+
+
 @validate_params(
     {
         "estimator": [HasMethods(["partial_fit"])],
@@ -105,6 +145,9 @@ def partial_fit_chunks(
     the next one), so X may be far larger than memory: a ``numpy.memmap``, an h5py
     or zarr dataset, or a dask array. With fcnn_sk's estimators, successive calls
     continue one training (weights, optimizer state and step count are kept).
+    Dense X reaches ``partial_fit`` in buffers that later chunks fill again, so the
+    estimator must not keep a reference to its X once the call returns (fcnn_sk's
+    do not; one that did would find later chunks' rows in it).
 
     Parameters
     ----------
@@ -186,12 +229,17 @@ def partial_fit_chunks(
                 start, stop = bounds[c]
                 yield start, stop, rng.permutation(stop - start)
 
+    # one buffer trains while the next chunk is read into the other
+    read_X = (
+        _DenseReader(X, chunk_rows, 2 if prefetch else 1)
+        if _DenseReader.handles(X)
+        else partial(_read, X)
+    )
+
     def load(chunk):
         start, stop, order = chunk
-        return {
-            name: _read(data, start, stop, order)
-            for name, data in {"X": X, **arrays}.items()
-        }
+        part = {name: _read(data, start, stop, order) for name, data in arrays.items()}
+        return {"X": read_X(start, stop, order), **part}
 
     def train(part):
         X_part = part.pop("X")

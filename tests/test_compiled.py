@@ -23,6 +23,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+from _subprocess import PACKAGE_ROOT
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
 
 BUILDS = sorted(_compiled.available())
@@ -34,8 +35,10 @@ def _selected_in_fresh_interpreter(value, variable="FCNN_SK_KERNELS", attribute=
     env = {k: v for k, v in os.environ.items() if k != variable}
     if value is not None:
         env[variable] = value
-    # run from this directory, so that a source checkout in the working directory
-    # cannot shadow the installed package
+    # the fcnn_sk under test first on the path (an installed package, or a source
+    # checkout built in place), run from this directory, where no other can shadow it
+    path = [PACKAGE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]
+    env["PYTHONPATH"] = os.pathsep.join(path)
     code = f"from fcnn_sk import _compiled; print(_compiled.{attribute})"
     return subprocess.run(
         [sys.executable, "-c", code],

@@ -187,12 +187,26 @@ def _persist_through(client):
     return dask.config.set(scheduler=client.get)
 
 
-def _train_split(client, X_dask, y_dask):
-    # the split the searches make with test_size=0.2 and random_state=0
+def _train_split(client, X_dask, y_dask, random_state):
+    # the split the searches make with test_size=0.2
     X_train, _, y_train, _ = train_test_split(
-        X_dask, y_dask, test_size=0.2, random_state=0, shuffle=True
+        X_dask, y_dask, test_size=0.2, random_state=random_state, shuffle=True
     )
     return client.compute([X_train, y_train], sync=True)
+
+
+def _split_seed(search):
+    """The random_state of the train/test split the best model trained on.
+
+    IncrementalSearchCV splits once, with its random_state. HyperbandSearchCV runs
+    one SuccessiveHalvingSearchCV per bracket, each splitting the data anew with its
+    own random_state: the search's own for bracket 0, another seed drawn from it
+    for the others (dask-ml's ``_get_SHAs``); ``metadata_`` records them."""
+    if not isinstance(search, HyperbandSearchCV):
+        return search.random_state
+    bracket = search.cv_results_["bracket"][search.best_index_]
+    (meta,) = [m for m in search.metadata_["brackets"] if m["bracket"] == bracket]
+    return meta["SuccessiveHalvingSearchCV params"]["random_state"]
 
 
 @pytest.mark.parametrize("Search", [IncrementalSearchCV, HyperbandSearchCV])
@@ -206,10 +220,9 @@ def test_incremental_search_trains_each_model_by_continued_partial_fit(
     X_dask = da.from_array(X, chunks=X.shape)
     y_dask = da.from_array(y, chunks=len(y))
     params = {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 1e-2]}
-    # shuffle=False: the replay below rebuilds a model from its number of calls and
-    # the training rows, not from the order of the random draws dask-ml's brackets
-    # make; the continuity of the shuffling stream itself is tests/test_resumption.py's
-    estimator = FCNNClassifier((32,), random_state=0, shuffle=False)
+    # shuffling: each call goes on with the model's own random stream, which the
+    # search's copies of the model (deepcopy before every call) carry along
+    estimator = FCNNClassifier((32,), random_state=0)
     if Search is IncrementalSearchCV:
         search = Search(
             estimator,
@@ -228,7 +241,7 @@ def test_incremental_search_trains_each_model_by_continued_partial_fit(
 
     calls = int(search.cv_results_["partial_fit_calls"][search.best_index_])
     assert calls > 1
-    X_train, y_train = _train_split(client, X_dask, y_dask)
+    X_train, y_train = _train_split(client, X_dask, y_dask, _split_seed(search))
     local = clone(estimator).set_params(**search.best_params_)
     with threadpool_limits(client.blas_threads):
         for _ in range(calls):

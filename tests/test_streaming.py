@@ -123,61 +123,100 @@ def test_a_random_state_instance_gives_new_orders_on_each_call():
     _assert_same_model(at_once, by_epoch)
 
 
-def _storages(tmp_path, X):
-    """X in memory and in every storage installed here."""
-    yield "memory", X
-    yield "memmap", _memmap(tmp_path, X)
-    try:
-        import h5py
-    except ImportError:
-        pass
-    else:
+STORAGES = ["memory", "memmap", "hdf5", "zarr", "dask"]
+
+
+def _stored(storage, tmp_path, X):
+    """X in ``storage`` (chunks of 100 rows where it has chunks); skips the test
+    where the package is not installed (``pip install ".[stream,dask]"``)."""
+    if storage == "memory":
+        return X
+    if storage == "memmap":
+        return _memmap(tmp_path, X)
+    if storage == "hdf5":
+        h5py = pytest.importorskip("h5py")
         f = h5py.File(tmp_path / "X.h5", "w")
-        yield "hdf5", f.create_dataset("X", data=X, chunks=(100, X.shape[1]))
-    try:
-        import zarr
-    except ImportError:
-        pass
-    else:
-        z = zarr.create_array(
+        return f.create_dataset("X", data=X, chunks=(100, X.shape[1]))
+    if storage == "zarr":
+        zarr = pytest.importorskip("zarr")
+        z = zarr.open_array(
             str(tmp_path / "X.zarr"),
+            mode="w",
             shape=X.shape,
             dtype=X.dtype,
             chunks=(100, X.shape[1]),
         )
         z[:] = X
-        yield "zarr", z
-    try:
-        import dask.array as da
-    except ImportError:
-        pass
-    else:
-        yield "dask", da.from_array(X, chunks=(100, X.shape[1]))
+        return z
+    da = pytest.importorskip("dask.array")
+    return da.from_array(X, chunks=(100, X.shape[1]))
+
+
+class CheckingClassifier(FCNNClassifier):
+    """FCNNClassifier that checks that its X does not change during a call (the
+    next chunk is read into another buffer)."""
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        before = np.array(X)
+        super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+        assert_array_equal(X, before)
+        return self
 
 
 @pytest.mark.parametrize("prefetch", [True, False])
-def test_every_storage_gives_the_same_model(tmp_path, prefetch):
+@pytest.mark.parametrize("storage", STORAGES)
+def test_every_storage_gives_the_same_model(tmp_path, storage, prefetch):
     X, y = _problem()
     y_stored = _memmap(tmp_path, y, "y.npy")
     reference = partial_fit_chunks(
         _model(), X, y, epochs=2, chunk_rows=300, classes=[0, 1], random_state=0
     )
-    seen = []
-    for name, X_stored in _storages(tmp_path, X):
-        model = partial_fit_chunks(
-            _model(),
-            X_stored,
-            y_stored,
+    X_stored = _stored(storage, tmp_path, X)
+    model = partial_fit_chunks(
+        CheckingClassifier((16,), random_state=0),
+        X_stored,
+        y_stored,
+        epochs=2,
+        chunk_rows=300,
+        classes=[0, 1],
+        random_state=0,
+        prefetch=prefetch,
+    )
+    assert model.coefs_[0].dtype == np.float32  # float32 stays float32
+    _assert_same_model(model, reference)
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+@pytest.mark.parametrize("storage", STORAGES)
+def test_each_call_gets_its_rows_in_the_drawn_order(tmp_path, storage, prefetch):
+    # the rows and order of every call, whatever the storage: chunks of 300 rows
+    # (the last one 200) drawn from random_state, as the in-memory run draws them
+    X, y = _problem()
+    X_stored = _stored(storage, tmp_path, X)
+    runs = [
+        partial_fit_chunks(
+            RecordingClassifier((8,), random_state=0),
+            data,
+            y,
             epochs=2,
             chunk_rows=300,
             classes=[0, 1],
-            random_state=0,
+            random_state=3,
             prefetch=prefetch,
         )
-        assert model.coefs_[0].dtype == np.float32, name  # float32 stays float32
-        _assert_same_model(model, reference)
-        seen.append(name)
-    assert {"memory", "memmap"} <= set(seen)
+        for data in (X_stored, X)
+    ]
+    rng = np.random.RandomState(3)
+    bounds = [(s, min(s + 300, N_ROWS)) for s in range(0, N_ROWS, 300)]
+    expected = []
+    for _ in range(2):
+        for c in rng.permutation(len(bounds)):
+            start, stop = bounds[c]
+            expected.append(start + rng.permutation(stop - start))
+    for model in runs:
+        assert len(model.calls_) == len(expected)
+        for (rows, _), want in zip(model.calls_, expected):
+            assert_array_equal(rows, want)
 
 
 def test_storage_chunks_set_the_default_chunk_size(tmp_path):

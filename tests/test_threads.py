@@ -17,12 +17,13 @@ import numpy as np
 import pytest
 from joblib import parallel_config
 from numpy.testing import assert_array_equal
+from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, cross_validate
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from _subprocess import run_python
-from fcnn_sk import FCNNClassifier, _compiled
+from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -30,6 +31,7 @@ FRESH_INTERPRETER = r"""
 import json, pickle, threading, warnings
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 from fcnn_sk import FCNNClassifier, FCNNRegressor, _compiled
@@ -196,3 +198,30 @@ def test_cross_validate_on_threads(kernel_build, digits):
     for a, b in zip(threaded["estimator"], sequential["estimator"]):
         for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
             assert_array_equal(p, q)
+
+
+class WiderClassifier(FCNNClassifier):
+    """A subclass with parameters of its own."""
+
+    def __init__(self, hidden_layer_sizes=(100,), width_factor=2):
+        super().__init__(hidden_layer_sizes)
+        self.width_factor = width_factor
+
+
+def test_parameter_names_are_read_once_per_class():
+    # the names scikit-learn reads off each __init__ (cached: a search's threads
+    # would read them under the GIL several times per fit)
+    for cls in (FCNNClassifier, FCNNRegressor, WiderClassifier):
+        expected = BaseEstimator._get_param_names.__func__(cls)
+        assert cls._get_param_names() == expected
+        assert cls._get_param_names() == expected  # from the cache
+    assert "width_factor" in WiderClassifier._get_param_names()
+    assert "width_factor" not in FCNNClassifier._get_param_names()
+    names = FCNNClassifier._get_param_names()
+    names.clear()  # a caller's list, not the cache
+    assert FCNNClassifier._get_param_names()
+    assert WiderClassifier._get_param_names() == ["hidden_layer_sizes", "width_factor"]
+    assert clone(WiderClassifier((8,), width_factor=3)).get_params() == {
+        "hidden_layer_sizes": (8,),
+        "width_factor": 3,
+    }
