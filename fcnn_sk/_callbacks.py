@@ -57,12 +57,21 @@ class CallbackSupportMixin(_SklearnCallbackSupport):
 
 
 def _has_callbacks(estimator):
-    """Whether a fit of ``estimator`` must open callback tasks: it has callbacks, or
-    a meta-estimator gave it its context (whose task tree the fit's tasks join)."""
-    return hasattr(estimator, "_init_callback_context") and bool(
-        getattr(estimator, "_skl_callbacks", None)
-        or hasattr(estimator, "_parent_callback_ctx")
-    )
+    """Whether a fit of ``estimator`` must open callback tasks: it has callbacks, or a
+    meta-estimator above it that gave it its context (whose task tree the fit's tasks
+    join) has some. With none anywhere above, nobody reads the tree: a fit inside a
+    search without callbacks opens no task per epoch (they cost GIL-held time that
+    threads running a search's fits side by side would wait for)."""
+    if not hasattr(estimator, "_init_callback_context"):
+        return False
+    if getattr(estimator, "_skl_callbacks", None):
+        return True
+    context = getattr(estimator, "_parent_callback_ctx", None)
+    while context is not None:
+        if not hasattr(context, "_callbacks") or context._callbacks:
+            return True  # (a context of unknown shape: open the tasks)
+        context = getattr(context, "parent", None)
+    return False
 
 
 class FitTasks:

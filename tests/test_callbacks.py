@@ -416,6 +416,48 @@ def test_propagation_through_searches(digits, search):
     _assert_same_model(refit[-1]["fitted_estimator"], search.best_estimator_)
 
 
+def test_epoch_tasks_join_the_tree_of_a_search_with_its_own_callbacks(digits):
+    """A callback of the search alone (not propagated) still finds every fit's
+    epochs in the search's task tree."""
+    X, y = digits
+    rec = Recorder()
+    search = GridSearchCV(
+        FCNNClassifier((8,), max_iter=3, tol=0, random_state=0),
+        {"alpha": [1e-4, 1e-2]},
+        cv=2,
+    ).set_callbacks(rec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    root = next(kw["context"] for hook, *_, kw in rec.calls if hook == "begin")
+    while root.parent is not None:
+        root = root.parent
+    tasks = [(c.estimator_name, c.task_name) for c in root]
+    assert tasks.count(("FCNNClassifier", "fit")) == 2 * 2 + 1  # the refit's too
+    assert tasks.count(("FCNNClassifier", "epoch")) == (2 * 2 + 1) * 3
+
+
+def test_no_tasks_inside_a_search_without_callbacks(digits, monkeypatch):
+    """With no callback anywhere, a search's fits open no callback context (whose
+    tasks nobody would read), and fit as they do alone."""
+    X, y = digits
+    opened = []
+    init = FCNNClassifier._init_callback_context
+
+    def counting(self, *args, **kwargs):
+        opened.append(1)
+        return init(self, *args, **kwargs)
+
+    monkeypatch.setattr(FCNNClassifier, "_init_callback_context", counting)
+    model = FCNNClassifier((8,), max_iter=3, tol=0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(model, {"alpha": [1e-4]}, cv=2).fit(X, y)
+        alone = clone(model).fit(X, y)
+    assert opened == []
+    _assert_same_model(search.best_estimator_, alone)
+
+
 def test_progress_bar_through_search(digits, capsys):
     pytest.importorskip("rich")
     X, y = digits
