@@ -5,10 +5,10 @@ function here first (``predict_classes`` and ``predict_values`` for ``predict``)
 returns None unless the model is fitted and X is an ``np.ndarray``: 2-D, C-contiguous,
 in native byte order, of the model's float dtype, with 1 to ``MAX_ROWS`` rows of
 ``n_features_in_`` columns (fewer where the memory a call needs must be checked) and
-finite values, and the outputs are finite; the method
-then takes its full validation path, which raises the same errors and warnings as
-always (and names the layer that overflowed). Otherwise the result comes from one call
-of the compiled ``Predictor`` (csrc/_kernels.pyx), which checks X, runs the same
+finite values, and the outputs are finite; the method then takes its full validation
+path, which raises the same errors and warnings as always (and names the layer that
+overflowed). Otherwise the result comes from one call of the compiled ``Predictor``
+(csrc/_predictor.pxi), which checks X, runs the same
 forward kernel and output link as the full path on the same arrays, so the results are
 bit-identical, and checks the outputs, in place of scikit-learn's generic machinery
 (``check_is_fitted``, ``validate_data``), which dominates the time of a one-row
@@ -16,8 +16,8 @@ prediction. A model fitted on a DataFrame warns about the missing feature names
 through scikit-learn's own check, as ``validate_data`` does.
 
 A fitted model's ``Predictor`` (its compiled network, and a workspace kept between
-calls of up to ``KEEP_ROWS`` rows) is built once and kept in a weak-keyed table (it cannot be pickled, so it stays
-out of the model's ``__dict__``), with what it was built from: the parameter buffer and
+calls of up to ``KEEP_ROWS`` rows) is built once and kept in a weak-keyed table (it
+cannot be pickled, so it stays out of the model's ``__dict__``), with what it was built from: the parameter buffer and
 its ``coefs_`` / ``intercepts_`` views, the activations, the slope, the output
 activation, the Huber delta, the input width and the kernel build. A change to any of
 them (a refit, assigned weights, ``set_params``) builds it again; training in place
@@ -78,7 +78,7 @@ def _build(model, state, params, key):
     )
 
 
-def _short_path(model, X):
+def _short_path(model):
     """The model's ``Predictor`` if the model can take the short path, else None
     (``Predictor.predict`` checks X)."""
     state = model.__dict__
@@ -112,24 +112,30 @@ def _short_path(model, X):
 
 def takes(model, X):
     """Whether the short path takes X (its values aside)."""
-    predictor = _short_path(model, X)
+    predictor = _short_path(model)
     return predictor is not None and predictor.accepts(X)
 
 
-def _warn_feature_names(model, X):
-    if "feature_names_in_" in model.__dict__:
-        _check_feature_names(model, X, reset=False)  # its warning, as validate_data
+def _answered(model, X, out):
+    """``out`` (None: the full path answers), with the warning about missing feature
+    names that ``validate_data`` gives a model fitted on a DataFrame, where the short
+    path answered."""
+    if out is not None and "feature_names_in_" in model.__dict__:
+        _check_feature_names(model, X, reset=False)
+    return out
+
+
+def _predict(model, X, *args):
+    """``Predictor.predict(X, *args)`` through the model's short path, or None."""
+    predictor = _short_path(model)
+    if predictor is None:
+        return None
+    return _answered(model, X, predictor.predict(X, *args))
 
 
 def _outputs(model, X):
     """Predictions (output link applied), or None."""
-    predictor = _short_path(model, X)
-    if predictor is None:
-        return None
-    out = predictor.predict(X, 0, True)
-    if out is not None:
-        _warn_feature_names(model, X)
-    return out
+    return _predict(model, X, 0, True)
 
 
 def predict_proba(model, X):
@@ -142,22 +148,20 @@ def predict_proba(model, X):
 
 def predict_log_proba(model, X):
     """``FCNNClassifier.predict_log_proba`` for the short path, or None."""
-    predictor = _short_path(model, X)
+    predictor = _short_path(model)  # None for a model not fitted
     if predictor is None:
         return None
     if model.n_outputs_ != 1:
-        out = predictor.predict(X, 0, True, True)
-    else:  # log(1 - sigmoid(z)) = log(sigmoid(-z)), through the two-column link
-        out = predictor.predict(X)
-        if out is None:
-            return None
-        out = np.hstack([-out, out])
-        _compiled.kernels.apply_output_link(predictor.network, out, log=True)
-        if not _all(np.isfinite(out), axis=None):
-            return None  # the full path names what overflowed
-    if out is not None:
-        _warn_feature_names(model, X)
-    return out
+        return _answered(model, X, predictor.predict(X, 0, True, True))
+    # log(1 - sigmoid(z)) = log(sigmoid(-z)), through the two-column link; the warning
+    # only once the outputs are known to be finite (else the full path gives it)
+    if (out := predictor.predict(X)) is None:
+        return None
+    out = np.hstack([-out, out])
+    _compiled.kernels.apply_output_link(predictor.network, out, log=True)
+    if not _all(np.isfinite(out), axis=None):
+        return None  # the full path names what overflowed
+    return _answered(model, X, out)
 
 
 def predict_classes(model, X):
@@ -195,10 +199,4 @@ def transform(model, X, layer):
     n_hidden = model.__dict__.get("n_layers_", 2) - 2
     if not -n_hidden <= layer < n_hidden:
         return None
-    predictor = _short_path(model, X)
-    if predictor is None:
-        return None
-    out = predictor.predict(X, layer % n_hidden + 1)
-    if out is not None:
-        _warn_feature_names(model, X)
-    return out
+    return _predict(model, X, layer % n_hidden + 1)

@@ -69,7 +69,7 @@ class _Validated:
         self.monkeypatch = monkeypatch
 
     def __enter__(self):
-        self.monkeypatch.setattr(_fast_predict, "_short_path", lambda model, X: None)
+        self.monkeypatch.setattr(_fast_predict, "_short_path", lambda model: None)
 
     def __exit__(self, *exc):
         self.monkeypatch.undo()
@@ -325,7 +325,7 @@ def test_cache_stays_out_of_pickles_and_lets_models_go():
     _fit(model, X, y)
     before = pickle.dumps(model)
     model.predict_proba(X[:1])
-    assert _fast_predict._short_path(model, X) is not None  # built and kept
+    assert _fast_predict._short_path(model) is not None  # built and kept
     after = pickle.dumps(model)
     assert after == before and b"Predictor" not in after
     ref = weakref.ref(model)
@@ -355,7 +355,7 @@ def test_raw_overflow_behind_a_finite_link_same_error(method, validated):
 def test_predictor_takes_only_plain_arrays():
     model, X, y = _problem("multiclass", np.float32)
     _fit(model, X, y)
-    predictor = _fast_predict._short_path(model, X)
+    predictor = _fast_predict._short_path(model)
     x = X[:5]
     assert predictor.accepts(x)
     for other in [
@@ -392,7 +392,7 @@ def test_each_kernel_build(use_kernel_build):
         use_kernel_build(name)
         fast = model.predict_proba(X)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_fast_predict, "_short_path", lambda model, X: None)
+            mp.setattr(_fast_predict, "_short_path", lambda model: None)
             np.testing.assert_array_equal(fast, model.predict_proba(X))
 
 
