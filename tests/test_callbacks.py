@@ -45,6 +45,11 @@ class Recorder:
     def teardown(self, estimator, context):
         self.calls.append(("teardown", context.task_name, context.task_id, {}))
 
+    def _record(self, hook, context, **kwargs):
+        self.calls.append(
+            (hook, context.task_name, context.task_id, {**kwargs, "context": context})
+        )
+
     def on_fit_task_begin(
         self,
         estimator,
@@ -55,19 +60,13 @@ class Recorder:
         metadata=None,
         fitted_estimator=None,
     ):
-        self.calls.append(
-            (
-                "begin",
-                context.task_name,
-                context.task_id,
-                {
-                    "X": X,
-                    "y": y,
-                    "metadata": metadata,
-                    "fitted_estimator": fitted_estimator,
-                    "context": context,
-                },
-            )
+        self._record(
+            "begin",
+            context,
+            X=X,
+            y=y,
+            metadata=metadata,
+            fitted_estimator=fitted_estimator,
         )
 
     def on_fit_task_end(
@@ -80,19 +79,13 @@ class Recorder:
         metadata=None,
         fitted_estimator=None,
     ):
-        self.calls.append(
-            (
-                "end",
-                context.task_name,
-                context.task_id,
-                {
-                    "X": X,
-                    "y": y,
-                    "metadata": metadata,
-                    "fitted_estimator": fitted_estimator,
-                    "context": context,
-                },
-            )
+        self._record(
+            "end",
+            context,
+            X=X,
+            y=y,
+            metadata=metadata,
+            fitted_estimator=fitted_estimator,
         )
         return self.stop(context)
 
